@@ -1,0 +1,29 @@
+# Two entry points: `make demo` and `make test`. Each creates .venv when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch installs from local disk; override with TORCH_SPEC="torch" for a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test lint venv clean
+
+$(BIN)/advisor: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/advisor
+
+venv: $(BIN)/advisor
+
+demo: $(BIN)/advisor
+	$(BIN)/advisor demo
+
+test: $(BIN)/advisor
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/advisor
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,79 @@
+"""`advisor diagnose FILE`: the engine on a facts file or a stored probe report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from advisor.cli import UsageError
+from advisor.kb import KBError, load_kb
+from advisor.kb.model import Location
+from advisor.kb.semantics import check_facts
+from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
+_RANK = {"error": 0, "warning": 1}
+
+
+def read_facts(path: Path) -> tuple[dict[str, Any], YamlDocument | None, tuple]:
+    """Facts from a YAML/JSON file: a plain mapping, or a report with a `facts` mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file; pass a facts file (YAML/JSON) or a probe "
+                         "report written by `advisor probe --json`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = parse_yaml(text, str(path))
+        data = doc.data
+    except YamlError as exc:
+        try:  # JSON that YAML rejects (tabs, for instance) is still fine as JSON
+            data, doc = json.loads(text), None
+        except json.JSONDecodeError:
+            raise UsageError(str(exc.problem)) from None
+    prefix: tuple = ()
+    if isinstance(data, dict) and isinstance(data.get("facts"), dict):
+        data, prefix = data["facts"], ("facts",)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}:1:1: expected a mapping of fact names to values (or a probe "
+                         "report with a 'facts' mapping)")
+    return data, doc, prefix
+
+
+def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
+    path = Path(args.file)
+    facts, doc, prefix = read_facts(path)
+    try:
+        kb = load_kb(dirs, check_examples=False)
+    except KBError as exc:
+        raise UsageError("the knowledge base has problems:\n"
+                         + "\n".join(str(p) for p in exc.problems)) from None
+    where = Location(str(path), 1, 1)
+    locations = {k: doc.at(prefix + (k,), key=True) for k in facts} if doc else {}
+    problems = [p for p in check_facts(kb, facts, where, locations)
+                if not p.message.startswith("unknown fact") or not prefix]
+    if problems:
+        raise UsageError("bad facts:\n" + "\n".join(str(p) for p in problems))
+    from advisor.engine import Engine
+    from advisor.report import render_json, render_markdown, render_text, write_atomic
+
+    result = Engine(kb).diagnose({k: v for k, v in facts.items() if k in kb.facts})
+    result.unknown_facts = sorted(k for k in facts if k not in kb.facts)
+    if args.format == "json":
+        out = render_json(result)
+    elif args.format == "markdown":
+        out = render_markdown(result)
+    else:
+        out = render_text(result, explain=args.explain)
+    if args.output:
+        write_atomic(args.output, out)
+    else:
+        sys.stdout.write(out)
+    worst = result.worst_severity()
+    if args.fail_on and worst in _RANK and _RANK[worst] <= _RANK[args.fail_on]:
+        return EXIT_FAIL_ON
+    return EXIT_OK

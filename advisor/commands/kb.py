@@ -1,0 +1,111 @@
+"""`advisor kb ...`: validate, list, show, graph, test and schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from advisor.kb import KBError, KnowledgeBase, load_kb
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        print(str(p), file=sys.stderr)
+
+
+def _load(dirs: list[str], check_examples: bool = True) -> KnowledgeBase | None:
+    try:
+        return load_kb(dirs, check_examples=check_examples)
+    except KBError as exc:
+        _print_problems(exc.problems)
+        print(f"{len(exc.problems)} problem(s) found; fix them and run "
+              "`advisor kb validate` again.", file=sys.stderr)
+        return None
+
+
+def run_kb(args: argparse.Namespace, dirs: list[str]) -> int:
+    command = args.kb_command
+    if command == "schema":
+        from advisor.kb.schema import kb_file_schema
+
+        print(json.dumps(kb_file_schema(), indent=2))
+        return EXIT_OK
+    if command is None:
+        print("usage: advisor kb {validate,list,show,graph,test,schema} ...", file=sys.stderr)
+        return EXIT_USAGE
+    kb = _load(dirs, check_examples=command == "validate")
+    if kb is None:
+        return EXIT_USAGE
+    return {"validate": _validate, "list": _list, "show": _show, "graph": _graph,
+            "test": _test}[command](kb, args)
+
+
+def _validate(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    shown = [w for w in kb.warnings if w.level == "warning"]
+    _print_problems(shown)
+    diagnoses = len(kb.diagnoses)
+    print(f"knowledge base OK: {len(kb.facts)} facts, {len(kb.rules)} rules "
+          f"({diagnoses} diagnoses) from {len(kb.files)} file(s); {len(shown)} warning(s)")
+    return EXIT_USAGE if args.strict and shown else EXIT_OK
+
+
+def _list(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    if args.format == "json":
+        rows = [{"id": r.id, "title": r.title, "kind": r.kind, "severity": r.severity,
+                 "cf": r.cf, "concludes": r.conclusion, "file": r.location.file,
+                 "line": r.location.line, "sources": [str(s) for s in r.sources]}
+                for r in kb.rules.values()]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max(len(r.id) for r in kb.rules.values()) if kb.rules else 10
+    for r in kb.rules.values():
+        target = f" -> {r.concludes}" if r.concludes else ""
+        print(f"{r.id:<{width}}  {r.severity:<7}  {r.cf:+.2f}  {r.title}{target}")
+    return EXIT_OK
+
+
+def _show(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    from advisor.kb.display import fact_text, rule_text
+
+    if args.id in kb.rules:
+        print(rule_text(kb, kb.rules[args.id]))
+        return EXIT_OK
+    if args.id in kb.facts:
+        print(fact_text(kb, kb.facts[args.id]))
+        return EXIT_OK
+    import difflib
+
+    close = difflib.get_close_matches(args.id, list(kb.rules) + list(kb.facts), n=3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    print(f"advisor: no rule or fact named '{args.id}'.{hint} "
+          "`advisor kb list` shows them all.", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _graph(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    from advisor.kb.graph import to_dot, to_json
+
+    sys.stdout.write(to_dot(kb) if args.format == "dot" else to_json(kb) + "\n")
+    return EXIT_OK
+
+
+def _test(kb: KnowledgeBase, args: argparse.Namespace) -> int:
+    from advisor.engine.examples import run_examples
+
+    outcomes = run_examples(kb)
+    failed = [o for o in outcomes if not o.passed]
+    by_rule: dict[str, list] = {}
+    for o in outcomes:
+        by_rule.setdefault(o.rule.id, []).append(o)
+    for rid, items in by_rule.items():
+        bad = [o for o in items if not o.passed]
+        if bad or args.verbose:
+            print(f"{'FAIL' if bad else 'PASS'}  {rid}  ({len(items) - len(bad)}/{len(items)})")
+        for o in bad:
+            print(textwrap.indent(f"{o.example.location}: {o.describe()}", "      "))
+    print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else EXIT_OK

@@ -1,0 +1,56 @@
+"""The inference engine: forward chaining with certainty factors, backward chaining to pick the
+next question, and explanations. Imports neither torch nor textual."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from advisor.engine.backward import Question, next_question
+from advisor.engine.certainty import THRESHOLD
+from advisor.engine.explain import evidence, explain
+from advisor.engine.forward import ChainState, chain
+from advisor.engine.index import RuleIndex
+from advisor.engine.result import SEVERITY_RANK, Conclusion, DiagnosisResult, Explanation
+from advisor.kb.model import KnowledgeBase
+
+__all__ = ["Conclusion", "DiagnosisResult", "Engine", "Explanation", "Question"]
+
+
+class Engine:
+    """Reasons over one knowledge base; build it once and reuse it for many diagnoses."""
+
+    def __init__(self, kb: KnowledgeBase, threshold: float = THRESHOLD):
+        self.kb = kb
+        self.threshold = threshold
+        self.index = RuleIndex.build(kb)
+
+    def chain(self, facts: Mapping[str, Any]) -> ChainState:
+        return chain(self.index, facts, self.threshold)
+
+    def diagnose(self, facts: Mapping[str, Any]) -> DiagnosisResult:
+        """Every diagnosis the observations support, errors first, then by certainty."""
+        state = self.chain(facts)
+        found = []
+        for cid, cf in state.evidence.items():
+            rule = self.kb.rules.get(cid)
+            if rule is None or rule.concludes or cf < self.threshold:
+                continue
+            expl = explain(self.index, state, cid)
+            found.append(Conclusion(rule, cf, expl, evidence(expl)))
+        found.sort(key=lambda c: (SEVERITY_RANK[c.severity], -c.certainty, c.id))
+        unknown = sorted(name for name in facts if name not in self.kb.facts)
+        return DiagnosisResult(found, dict(facts), dict(state.evidence), unknown)
+
+    def next_question(self, facts: Mapping[str, Any],
+                      skip: Iterable[str] = ()) -> Question | None:
+        """The askable fact whose answer would most change the open hypotheses, or None.
+
+        `skip` holds facts the person declined ("don't know"), so they are not asked again.
+        """
+        state = self.chain(facts)
+        return next_question(self.kb, self.index, facts, state, set(skip) | set(facts))
+
+    def explain(self, facts: Mapping[str, Any], conclusion: str) -> Explanation:
+        state = self.chain(facts)
+        return explain(self.index, state, conclusion)

@@ -1,0 +1,47 @@
+"""Runs every rule's own examples (Semgrep/promtool style regression tests for the KB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.kb.model import Example, KnowledgeBase, Problem, Rule
+
+
+@dataclass
+class ExampleOutcome:
+    rule: Rule
+    example: Example
+    certainty: float
+    passed: bool
+
+    def describe(self) -> str:
+        want = "fire" if self.example.expect == "fires" else "stay silent"
+        if self.example.min_cf is not None and self.example.expect == "fires":
+            want += f" with certainty >= {self.example.min_cf}"
+        label = f" '{self.example.name}'" if self.example.name else ""
+        return (f"example{label} of rule '{self.rule.id}' should {want}, but "
+                f"'{self.rule.conclusion}' has certainty {self.certainty:.2f}")
+
+
+def run_examples(kb: KnowledgeBase, engine=None) -> list[ExampleOutcome]:
+    from advisor.engine import Engine
+
+    engine = engine or Engine(kb)
+    outcomes = []
+    for rule in kb.rules.values():
+        for ex in rule.examples:
+            state = engine.chain(ex.given)
+            cf = state.evidence.get(rule.conclusion, 0.0)
+            fired_here = any(engine.index.order[p].id == rule.id
+                             for p in state.fired.get(rule.conclusion, []))
+            if ex.expect == "fires":
+                passed = fired_here and cf >= (ex.min_cf if ex.min_cf is not None
+                                               else engine.threshold)
+            else:
+                passed = not fired_here
+            outcomes.append(ExampleOutcome(rule, ex, cf, passed))
+    return outcomes
+
+
+def example_problems(kb: KnowledgeBase) -> list[Problem]:
+    return [Problem(o.example.location, o.describe()) for o in run_examples(kb) if not o.passed]

@@ -1,0 +1,85 @@
+"""Explanations: how each conclusion was reached, as data and as readable text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.engine.evaluate import Trace, trace
+from advisor.engine.forward import ChainState
+from advisor.engine.index import RuleIndex
+from advisor.engine.result import Explanation, Firing
+
+
+def explain(index: RuleIndex, state: ChainState, conclusion: str,
+            _seen: frozenset[str] = frozenset()) -> Explanation:
+    """The rules that fired for `conclusion`, each with its premise tree, recursively."""
+
+    def lookup(cid: str) -> float | None:
+        if cid in state.evidence:
+            return state.evidence[cid]
+        return -1.0 if cid in state.ruled_out else None
+
+    firings = []
+    supports: dict[str, Explanation] = {}
+    for pos in state.fired.get(conclusion, []):
+        rule = index.order[pos]
+        premise = state.premise[pos] or 0.0
+        tree = trace(rule.when, state.facts, lookup)
+        firings.append(Firing(rule, premise, premise * rule.cf, tree))
+        for ref in index.inputs_rules[pos]:
+            if ref in state.fired and ref not in supports and ref not in _seen:
+                supports[ref] = explain(index, state, ref, _seen | {conclusion})
+    return Explanation(conclusion, state.evidence.get(conclusion, 0.0), firings, supports)
+
+
+def evidence(explanation: Explanation) -> list[dict[str, Any]]:
+    """The observations that spoke for the conclusion, deduplicated, nested conclusions too."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def visit(node: Trace, sign: float) -> None:
+        if node.certainty is None or node.certainty * sign <= 0:
+            return
+        if node.kind == "fact":
+            found.setdefault(node.ref, {"fact": node.ref, "value": node.value,
+                                        "test": node.label if sign > 0 else f"not {node.label}",
+                                        "certainty": round(abs(node.certainty), 4)})
+        for child in node.children:
+            visit(child, -sign if node.kind == "not" else sign)
+
+    def walk(expl: Explanation) -> None:
+        for firing in expl.firings:
+            visit(firing.trace, 1.0)
+        for sub in expl.supports.values():
+            walk(sub)
+
+    walk(explanation)
+    return list(found.values())
+
+
+def _cf(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:+.2f}"
+
+
+def explanation_text(expl: Explanation, indent: str = "") -> str:
+    """A tree a person can read in an 80-column terminal."""
+    lines = [f"{indent}{expl.conclusion}: certainty {expl.certainty:.2f}"]
+    for f in expl.firings:
+        lines.append(f"{indent}  <- rule {f.rule.id} (rule cf {f.rule.cf:+.2f}) "
+                     f"premise {f.premise:.2f} => {f.contribution:+.2f}")
+        lines += _trace_lines(f.trace, indent + "     ")
+    for sub in expl.supports.values():
+        lines.append(f"{indent}  where")
+        lines.append(explanation_text(sub, indent + "    "))
+    return "\n".join(lines)
+
+
+def _trace_lines(node: Trace, indent: str) -> list[str]:
+    if node.kind == "fact":
+        value = "unknown" if node.value is None else node.value
+        return [f"{indent}{node.label}  [observed {value}; {_cf(node.certainty)}]"]
+    if node.kind == "rule":
+        return [f"{indent}conclusion {node.label}  [{_cf(node.certainty)}]"]
+    lines = [f"{indent}{node.kind}  [{_cf(node.certainty)}]"]
+    for child in node.children:
+        lines += _trace_lines(child, indent + "  ")
+    return lines

@@ -1,0 +1,132 @@
+"""What a diagnosis produces: ranked conclusions with evidence, remedies and explanations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.engine.evaluate import Trace
+from advisor.kb.model import Remedy, Rule, SourceRef
+
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class Firing:
+    """One rule that fired: how sure its premise was and what it contributed."""
+
+    rule: Rule
+    premise: float
+    contribution: float
+    trace: Trace
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.id,
+            "title": self.rule.title,
+            "rule_cf": self.rule.cf,
+            "premise_certainty": round(self.premise, 4),
+            "contribution": round(self.contribution, 4),
+            "premise": self.trace.to_dict(),
+        }
+
+
+@dataclass
+class Explanation:
+    """How a conclusion was reached: the rules that fired, each with its premise tree.
+
+    Conclusions used as premises are explained recursively in `supports`.
+    """
+
+    conclusion: str
+    certainty: float
+    firings: list[Firing]
+    supports: dict[str, Explanation] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conclusion": self.conclusion,
+            "certainty": round(self.certainty, 4),
+            "firings": [f.to_dict() for f in self.firings],
+            "supports": {k: v.to_dict() for k, v in self.supports.items()},
+        }
+
+    def text(self, indent: str = "") -> str:
+        from advisor.engine.explain import explanation_text
+
+        return explanation_text(self, indent)
+
+
+@dataclass
+class Conclusion:
+    """A diagnosis: a rule's conclusion that reached the reporting threshold."""
+
+    rule: Rule
+    certainty: float
+    explanation: Explanation
+    evidence: list[dict[str, Any]]
+
+    id = property(lambda self: self.rule.id)
+    title = property(lambda self: self.rule.title)
+    severity = property(lambda self: self.rule.severity)
+    kind = property(lambda self: self.rule.kind)
+
+    @property
+    def remedies(self) -> tuple[Remedy, ...]:
+        return self.rule.remedies
+
+    @property
+    def sources(self) -> tuple[SourceRef, ...]:
+        seen: dict[str, SourceRef] = {}
+        for firing in self.explanation.firings:
+            for s in (self.rule.sources if firing.rule is self.rule else firing.rule.sources):
+                seen.setdefault(str(s), s)
+        for s in self.rule.sources:
+            seen.setdefault(str(s), s)
+        return tuple(seen.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "severity": self.severity,
+            "certainty": round(self.certainty, 4),
+            "evidence": self.evidence,
+            "remedies": [
+                {"action": r.action, "detail": r.detail, "sources": list(r.sources)}
+                for r in self.remedies
+            ],
+            "explanation": self.rule.explanation,
+            "contested": self.rule.contested or None,
+            "sources": [str(s) for s in self.sources],
+            "how": self.explanation.to_dict(),
+        }
+
+
+@dataclass
+class DiagnosisResult:
+    """The outcome of forward chaining over one set of observations."""
+
+    diagnoses: list[Conclusion]
+    facts: dict[str, Any]
+    certainties: dict[str, float]
+    unknown_facts: list[str] = field(default_factory=list)
+
+    def by_severity(self, severity: str) -> list[Conclusion]:
+        return [c for c in self.diagnoses if c.severity == severity]
+
+    def get(self, conclusion_id: str) -> Conclusion | None:
+        return next((c for c in self.diagnoses if c.id == conclusion_id), None)
+
+    def worst_severity(self) -> str | None:
+        if not self.diagnoses:
+            return None
+        return min((c.severity for c in self.diagnoses), key=SEVERITY_RANK.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "diagnoses": [c.to_dict() for c in self.diagnoses],
+            "facts": self.facts,
+            "unknown_facts": self.unknown_facts,
+        }

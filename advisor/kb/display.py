@@ -1,0 +1,87 @@
+"""Human-readable views of rules and facts (`advisor kb show`, the TUI's browser)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from advisor.engine.evaluate import describe_test
+from advisor.kb.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Fact,
+    FactTest,
+    KnowledgeBase,
+    Not,
+    Rule,
+    rule_refs,
+    walk,
+)
+
+
+def condition_lines(cond: Condition, indent: str = "") -> list[str]:
+    if isinstance(cond, FactTest):
+        return [f"{indent}{describe_test(cond)}"]
+    if isinstance(cond, (AllOf, AnyOf)):
+        head = "all of:" if isinstance(cond, AllOf) else "any of:"
+        lines = [f"{indent}{head}"]
+        for part in cond.parts:
+            lines += condition_lines(part, indent + "  ")
+        return lines
+    if isinstance(cond, Not):
+        return [f"{indent}not:"] + condition_lines(cond.part, indent + "  ")
+    return [f"{indent}conclusion {cond.rule}"]
+
+
+def _para(text: str, indent: str = "  ") -> str:
+    return "\n".join(textwrap.fill(p, 78, initial_indent=indent, subsequent_indent=indent)
+                     for p in text.strip().split("\n") if p.strip())
+
+
+def rule_text(kb: KnowledgeBase, rule: Rule) -> str:
+    out = [f"{rule.id}: {rule.title}",
+           f"  kind {rule.kind}, severity {rule.severity}, cf {rule.cf:+.2f}",
+           f"  defined at {rule.location}"]
+    if rule.concludes:
+        out.append(f"  adds evidence for: {rule.concludes}")
+    out += ["", "When:"] + condition_lines(rule.when, "  ")
+    out += ["", "Why it matters:", _para(rule.explanation)]
+    if rule.contested:
+        out += ["", "Contested:", _para(rule.contested)]
+    if rule.remedies:
+        out += ["", "Remedies:"]
+        for i, r in enumerate(rule.remedies, 1):
+            out.append(textwrap.fill(f"{i}. {r.action}", 78, initial_indent="  ",
+                                     subsequent_indent="     "))
+            if r.detail:
+                out.append(_para(r.detail, "     "))
+    out += ["", "Sources:"] + [f"  - {s}" for s in rule.sources]
+    out += ["", "Examples:"]
+    for ex in rule.examples:
+        given = ", ".join(f"{k}={v}" for k, v in ex.given.items())
+        out.append(f"  {ex.expect:<6} {given}")
+    users = [r.id for r in kb.rules.values()
+             if rule.conclusion in rule_refs(r.when) and r.id != rule.id]
+    evidence = [r.id for r in kb.rules.values() if r.concludes == rule.id]
+    if evidence:
+        out += ["", "Also concluded by: " + ", ".join(evidence)]
+    if users:
+        out += ["", "Used by: " + ", ".join(users)]
+    return "\n".join(out)
+
+
+def fact_text(kb: KnowledgeBase, fact: Fact) -> str:
+    out = [f"{fact.name} ({fact.type}{', ' + fact.unit if fact.unit else ''})",
+           _para(fact.meaning)]
+    if fact.values:
+        out.append("  values: " + ", ".join(fact.values))
+    if fact.measured:
+        out += ["", "Measured:", _para(fact.measured)]
+    if fact.ask:
+        out += ["", f"Asked: {fact.ask.question}"]
+        if fact.ask.help:
+            out.append(_para(fact.ask.help))
+    users = [r.id for r in kb.rules.values()
+             if any(isinstance(n, FactTest) and n.fact == fact.name for n in walk(r.when))]
+    out += ["", "Used by: " + (", ".join(users) if users else "no rule")]
+    return "\n".join(out)

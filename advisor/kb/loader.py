@@ -1,0 +1,250 @@
+"""Loads knowledge-base YAML files into a validated, merged KnowledgeBase.
+
+Validation has layers, and every layer reports all of its problems at once:
+YAML syntax -> the JSON Schema (`structure.py`) -> conditions -> cross-references, enums and
+duplicates (`semantics.py`) -> the rule graph (`graph.py`) -> each rule's own examples.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from advisor.kb.conditions import ConditionParser
+from advisor.kb.model import (
+    Ask,
+    Example,
+    Fact,
+    KnowledgeBase,
+    Location,
+    Problem,
+    Remedy,
+    Rule,
+    SourceRef,
+)
+from advisor.kb.schema import kb_file_schema
+from advisor.kb.structure import StructureChecker
+from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
+
+ENV_VAR = "ADVISOR_KB_PATH"
+_SCHEMA = kb_file_schema()
+
+
+class KBError(Exception):
+    """The knowledge base has problems; `problems` lists every one with its location."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def builtin_dir() -> Path:
+    """The knowledge/ folder shipped beside the advisor package (source tree or wheel)."""
+    here = Path(__file__).resolve().parents[2] / "knowledge"
+    if here.is_dir():
+        return here
+    from importlib.resources import files  # pragma: no cover - unusual install layouts
+
+    return Path(str(files("knowledge")))
+
+
+def user_dirs_from_env() -> list[Path]:
+    raw = os.environ.get(ENV_VAR, "")
+    return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
+
+
+def discover(path: Path) -> list[Path]:
+    """YAML files under a directory (sorted, so loading is deterministic), or the file itself."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_kb(
+    extra_dirs: Iterable[str | os.PathLike] = (),
+    *,
+    builtin: bool = True,
+    use_env: bool = True,
+    check_examples: bool = True,
+) -> KnowledgeBase:
+    """Load the built-in base merged with user directories; raise KBError listing all problems."""
+    sources: list[tuple[Path, bool]] = []
+    if builtin:
+        sources.append((builtin_dir(), True))
+    user = [Path(d) for d in extra_dirs]
+    if use_env:
+        user += user_dirs_from_env()
+    problems: list[Problem] = []
+    for d in user:
+        if not d.exists():
+            problems.append(Problem(Location(str(d)), "no such knowledge file or directory"))
+        else:
+            sources.append((d, False))
+    builder = _Builder(problems)
+    for root, is_builtin in sources:
+        for file in discover(root):
+            builder.add_file(file, is_builtin)
+    kb = builder.finish()
+    if not problems:
+        from advisor.kb.semantics import check_semantics
+
+        problems += check_semantics(kb)
+    if not problems:
+        from advisor.kb.graph import check_graph
+
+        graph_problems = check_graph(kb)
+        problems += [p for p in graph_problems if p.level == "error"]
+        kb.warnings = [p for p in graph_problems if p.level != "error"]
+    if not problems and check_examples:
+        from advisor.engine.examples import example_problems
+
+        problems += example_problems(kb)
+    if problems:
+        raise KBError(problems)
+    return kb
+
+
+class _Builder:
+    """Accumulates facts and rules file by file, resolving id clashes between sources."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.kb = KnowledgeBase()
+        self.builtin_ids: set[str] = set()
+        self.builtin_facts: set[str] = set()
+
+    def add_file(self, file: Path, is_builtin: bool) -> None:
+        shown = _display(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(Problem(Location(shown), f"cannot read file: {exc}"))
+            return
+        try:
+            doc = parse_yaml(text, shown)
+        except YamlError as exc:
+            self.problems.append(exc.problem)
+            return
+        self.kb.files.append(shown)
+        if doc.data is None:
+            return
+        found = StructureChecker(_SCHEMA, doc).run()
+        self.problems += found
+        if found:
+            return
+        for i, raw in enumerate(doc.data.get("facts", [])):
+            self._add_fact(_build_fact(doc, raw, ("facts", i)), is_builtin)
+        parser = ConditionParser(doc, self.problems)
+        for i, raw in enumerate(doc.data.get("rules", [])):
+            rule = _build_rule(doc, raw, ("rules", i), parser)
+            if rule is not None:
+                self._add_rule(rule, is_builtin)
+
+    def _add_fact(self, fact: Fact, is_builtin: bool) -> None:
+        old = self.kb.facts.get(fact.name)
+        if old is not None:
+            may_replace = fact.replaces and not is_builtin and fact.name in self.builtin_facts
+            if not may_replace:
+                clash = _clash("fact", fact.name, old.location)
+                self.problems.append(Problem(fact.location, clash))
+                return
+        if is_builtin:
+            self.builtin_facts.add(fact.name)
+        self.kb.facts[fact.name] = fact
+
+    def _add_rule(self, rule: Rule, is_builtin: bool) -> None:
+        old = self.kb.rules.get(rule.id)
+        if old is not None:
+            may_replace = rule.replaces and not is_builtin and rule.id in self.builtin_ids
+            if not may_replace:
+                self.problems.append(Problem(rule.location, _clash("rule", rule.id, old.location)))
+                return
+            del self.kb.rules[rule.id]  # keep the replacement at the end: deterministic order
+        if is_builtin:
+            self.builtin_ids.add(rule.id)
+        self.kb.rules[rule.id] = rule
+
+    def finish(self) -> KnowledgeBase:
+        return self.kb
+
+
+def _clash(what: str, name: str, first: Location) -> str:
+    label = "id" if what == "rule" else "name"
+    return (f"duplicate {what} {label} '{name}': already defined at {first}; rename it, or add "
+            f"'replaces: true' to a user {what} that deliberately replaces a built-in one")
+
+
+def _display(file: Path) -> str:
+    try:
+        return os.path.relpath(file)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(file)
+
+
+def _build_fact(doc: YamlDocument, raw: dict[str, Any], path: tuple) -> Fact:
+    ask = None
+    if "ask" in raw:
+        spec = raw["ask"]
+        choices = tuple((_choice_value(k, raw.get("type")), str(v))
+                        for k, v in (spec.get("choices") or {}).items())
+        ask = Ask(question=spec["question"], help=spec.get("help", ""), choices=choices)
+    return Fact(
+        name=raw["name"],
+        type=raw["type"],
+        meaning=raw["meaning"].strip(),
+        location=doc.at(path),
+        values=tuple(raw.get("values", ())),
+        unit=raw.get("unit", ""),
+        measured=raw.get("measured", "").strip(),
+        ask=ask,
+        replaces=raw.get("replaces", False),
+    )
+
+
+def _choice_value(key: Any, fact_type: str | None) -> Any:
+    """YAML reads `yes:` as True already; numbers stay numbers; enum keys stay strings."""
+    if fact_type == "enum":
+        return str(key)
+    return key
+
+
+def _build_rule(doc: YamlDocument, raw: dict[str, Any], path: tuple,
+                parser: ConditionParser) -> Rule | None:
+    when = parser.parse(raw["when"], path + ("when",))
+    if when is None:
+        return None
+    examples = tuple(
+        Example(
+            given=dict(ex["given"]),
+            expect=ex["expect"],
+            location=doc.at(path + ("examples", i)),
+            name=ex.get("name", ""),
+            min_cf=ex.get("min_cf"),
+            fact_locations={
+                k: doc.at(path + ("examples", i, "given", k), key=True) for k in ex["given"]
+            },
+        )
+        for i, ex in enumerate(raw["examples"])
+    )
+    return Rule(
+        id=raw["id"],
+        title=raw["title"].strip(),
+        kind=raw["kind"],
+        severity=raw["severity"],
+        cf=float(raw["cf"]),
+        when=when,
+        explanation=raw["explanation"].strip(),
+        location=doc.at(path),
+        remedies=tuple(
+            Remedy(r["action"].strip(), r.get("detail", "").strip(), tuple(r.get("sources", ())))
+            for r in raw.get("remedies", ())
+        ),
+        sources=tuple(SourceRef(**s) for s in raw["sources"]),
+        examples=examples,
+        concludes=raw.get("concludes", ""),
+        replaces=raw.get("replaces", False),
+        contested=raw.get("contested", "").strip(),
+        tags=tuple(raw.get("tags", ())),
+    )
