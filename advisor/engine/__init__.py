@@ -49,7 +49,8 @@ class Engine:
         `skip` holds facts the person declined ("don't know"), so they are not asked again.
         """
         state = self.chain(facts)
-        return next_question(self.kb, self.index, facts, state, set(skip) | set(facts))
+        return next_question(self.kb, self.index, facts, state, set(skip) | set(facts),
+                             self.threshold)
 
     def explain(self, facts: Mapping[str, Any], conclusion: str) -> Explanation:
         state = self.chain(facts)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.engine.forward import ChainState, chain
+from advisor.engine.certainty import THRESHOLD
+from advisor.engine.forward import ChainState, rechain
 from advisor.engine.index import RuleIndex
 from advisor.kb.model import Fact, KnowledgeBase
 
@@ -64,54 +65,78 @@ class Question:
                 "score": round(self.score, 4)}
 
 
-def _hypotheses(kb: KnowledgeBase, state: ChainState) -> dict[str, float]:
-    weights = {}
-    for rule in kb.rules.values():
-        if rule.concludes or rule.id in state.ruled_out:
-            continue
-        cf = state.evidence.get(rule.id, 0.0)
-        if cf >= 0.99:
-            continue
-        weights[rule.id] = SEVERITY_WEIGHT[rule.severity] * (1.0 + max(cf, 0.0))
+def _hypotheses(index: RuleIndex, state: ChainState) -> dict[str, float]:
+    """Open diagnoses (neither ruled out nor near certain) and their weights, in file order."""
+    base = index.cache.get("hypothesis_weights")
+    if base is None:
+        base = {r.id: SEVERITY_WEIGHT[r.severity] for r in index.diagnoses}
+        index.cache["hypothesis_weights"] = base
+    weights = dict(base)  # a diagnosis with no evidence keeps its severity weight
+    for cid in state.ruled_out:
+        weights.pop(cid, None)
+    for cid, cf in state.evidence.items():
+        if cid in weights:
+            if cf >= 0.99:
+                del weights[cid]
+            else:
+                weights[cid] = base[cid] * (1.0 + max(cf, 0.0))
     return weights
 
 
-def _spread(kb: KnowledgeBase, index: RuleIndex, state: ChainState, skip: set[str]):
+def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], skip: set[str]):
     """Importance per askable unknown fact, and the rule chain that carried it there."""
-    importance: dict[str, float] = defaultdict(float, _hypotheses(kb, state))
+    importance: dict[str, float] = defaultdict(float, hypotheses)
     parent: dict[str, int] = {}
     score: dict[str, float] = defaultdict(float)
     best: dict[str, tuple[float, int]] = {}
-    for pos in range(len(index.order) - 1, -1, -1):
-        rule = index.order[pos]
-        weight = importance.get(rule.conclusion, 0.0)
-        if weight <= 0 or state.premise.get(pos) is not None:
+    rows = index.cache.get("spread_rows")
+    if rows is None:  # rules from the last to the first, with what this loop needs of each
+        rows = [(pos, index.conclusion_of[pos], index.strength[pos], index.inputs_facts[pos],
+                 index.inputs_rules[pos]) for pos in range(len(index.order) - 1, -1, -1)]
+        index.cache["spread_rows"] = rows
+    # this loop visits every rule: keep what it touches in locals
+    premise, known = state.premise, state.facts
+    evidence, ruled_out = state.evidence, state.ruled_out
+    candidates = index.askable - skip
+    importance_of = importance.get
+    for pos, conclusion, strength, facts, refs in rows:
+        weight = importance_of(conclusion, 0.0)
+        if weight <= 0:
             continue
-        facts = [f for f in index.inputs_facts[pos] if f not in state.facts]
-        refs = [r for r in index.inputs_rules[pos]
-                if r not in state.evidence and r not in state.ruled_out]
-        if not facts and not refs:
-            continue
-        share = weight * abs(rule.cf) / (len(facts) + len(refs))
+        if pos in premise:
+            if premise[pos] is not None:
+                continue
+            facts = [f for f in facts if f not in known]
+            refs = [r for r in refs if r not in evidence and r not in ruled_out]
+            if not facts and not refs:
+                continue
+        # else never evaluated, so nothing it uses is known: forward chaining evaluates every
+        # rule that an observation or a decided conclusion reaches
+        share = weight * strength / (len(facts) + len(refs))
         for name in facts:
-            fact = kb.facts.get(name)
-            if fact is None or fact.ask is None or name in skip:
+            if name not in candidates:
                 continue
             score[name] += share
-            if share > best.get(name, (0.0, -1))[0]:
+            held = best.get(name)
+            if share > (held[0] if held is not None else 0.0):
                 best[name] = (share, pos)
         for ref in refs:
-            if share > importance.get(ref, 0.0):
+            if share > importance_of(ref, 0.0):
                 parent[ref] = pos
             importance[ref] += share
     return score, best, parent
 
 
-def _chain(index: RuleIndex, start: int, parent: dict[str, int], roots) -> tuple[list[str], str]:
+def _chain(index: RuleIndex, start: int, parent: dict[str, int]) -> tuple[list[str], str]:
+    """From the rule that asks upwards, through each conclusion's main source of importance.
+
+    Every diagnosis is a hypothesis of its own, so the climb does not stop at the first one:
+    `parent` holds a conclusion only when a rule above it gave it more importance than it had.
+    """
     rules = [index.order[start].id]
     conclusion = index.order[start].conclusion
     seen = {conclusion}
-    while conclusion in parent and conclusion not in roots:
+    while conclusion in parent:
         pos = parent[conclusion]
         rules.append(index.order[pos].id)
         conclusion = index.order[pos].conclusion
@@ -121,16 +146,22 @@ def _chain(index: RuleIndex, start: int, parent: dict[str, int], roots) -> tuple
     return rules, conclusion
 
 
-def _movement(kb: KnowledgeBase, index: RuleIndex, facts: Mapping[str, Any], fact: Fact,
-              before: ChainState, hypotheses: dict[str, float]) -> float | None:
-    """Expected change in the hypotheses' certainties over the fact's possible answers."""
+def _movement(kb: KnowledgeBase, index: RuleIndex, fact: Fact, before: ChainState,
+              hypotheses: dict[str, float], threshold: float) -> float | None:
+    """Expected change in the hypotheses' certainties over the fact's possible answers.
+
+    Each answer is simulated by re-chaining only what depends on the fact; the conclusions it
+    did not recompute did not move, so only the recomputed ones are compared (in the
+    hypotheses' file order, so the sum is the same as over all of them).
+    """
     answers = [v for v, _ in fact.answer_choices()]
     if not answers:
         return None
+    rank = index.diagnosis_rank
     total = 0.0
     for answer in answers:
-        after = chain(index, {**facts, fact.name: answer})
-        for h in hypotheses:
+        after, changed = rechain(index, before, fact.name, answer, threshold)
+        for h in sorted((c for c in changed if c in hypotheses), key=rank.__getitem__):
             old = before.evidence.get(h, -1.0 if h in before.ruled_out else 0.0)
             new = after.evidence.get(h, -1.0 if h in after.ruled_out else 0.0)
             total += abs(new - old) * SEVERITY_WEIGHT[kb.rules[h].severity]
@@ -138,16 +169,17 @@ def _movement(kb: KnowledgeBase, index: RuleIndex, facts: Mapping[str, Any], fac
 
 
 def next_question(kb: KnowledgeBase, index: RuleIndex, facts: Mapping[str, Any],
-                  state: ChainState, skip: set[str]) -> Question | None:
-    score, best, parent = _spread(kb, index, state, skip)
+                  state: ChainState, skip: set[str],
+                  threshold: float = THRESHOLD) -> Question | None:
+    hypotheses = _hypotheses(index, state)
+    score, best, parent = _spread(index, state, hypotheses, skip)
     if not score:
         return None
     ranked = sorted(score, key=lambda n: (-score[n], n))
-    hypotheses = _hypotheses(kb, state)
     top = ranked[:CANDIDATES_SIMULATED]
-    moves = {n: _movement(kb, index, facts, kb.facts[n], state, hypotheses) for n in top}
+    moves = {n: _movement(kb, index, kb.facts[n], state, hypotheses, threshold) for n in top}
     chosen = max(top, key=lambda n: (moves[n] if moves[n] is not None else -1.0, score[n]))
     if moves[chosen] is not None and moves[chosen] <= 0:
         chosen = ranked[0]
-    rules, hypothesis = _chain(index, best[chosen][1], parent, hypotheses)
+    rules, hypothesis = _chain(index, best[chosen][1], parent)
     return Question(kb.facts[chosen], score[chosen], hypothesis, rules)

@@ -23,14 +23,35 @@ class ExampleOutcome:
                 f"'{self.rule.conclusion}' has certainty {self.certainty:.2f}")
 
 
+def _ancestors(index, conclusion: str) -> frozenset[int]:
+    """Positions of the rules that can change `conclusion`: its rules, and theirs, upwards."""
+    positions: set[int] = set()
+    stack, seen = [conclusion], set()
+    while stack:
+        cid = stack.pop()
+        if cid in seen:
+            continue
+        seen.add(cid)
+        for p in index.rules_for.get(cid, ()):
+            positions.add(p)
+            stack.extend(index.inputs_rules[p])
+    return frozenset(positions)
+
+
 def run_examples(kb: KnowledgeBase, engine=None) -> list[ExampleOutcome]:
     from advisor.engine import Engine
+    from advisor.engine.forward import chain
 
     engine = engine or Engine(kb)
     outcomes = []
+    closures: dict[str, frozenset[int]] = {}
     for rule in kb.rules.values():
+        if rule.conclusion not in closures:
+            closures[rule.conclusion] = _ancestors(engine.index, rule.conclusion)
         for ex in rule.examples:
-            state = engine.chain(ex.given)
+            # only the rules the conclusion depends on: the same certainty as a full run, and
+            # the cost of an example no longer grows with the size of the base
+            state = chain(engine.index, ex.given, engine.threshold, only=closures[rule.conclusion])
             cf = state.evidence.get(rule.conclusion, 0.0)
             fired_here = any(engine.index.order[p].id == rule.id
                              for p in state.fired.get(rule.conclusion, []))

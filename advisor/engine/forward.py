@@ -9,7 +9,8 @@ in that order reaches the fixpoint because a rule never depends on a later one.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+import math
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,23 +32,32 @@ class ChainState:
 
 
 def normalize(facts: Mapping[str, Any]) -> Observations:
-    """Observations as name -> (value, certainty); None values mean unknown and are dropped."""
+    """Observations as name -> (value, certainty); None values mean unknown and are dropped.
+
+    A certainty that is not a number (NaN) is unknown too; one outside [-1, 1] is clipped.
+    """
     out: Observations = {}
     for name, raw in facts.items():
         value, cf = normalize_observation(raw)
-        if value is not None and cf != 0:
-            out[name] = (value, cf)
+        if value is not None and cf != 0 and not math.isnan(cf):
+            out[name] = (value, max(-1.0, min(1.0, cf)))
     return out
 
 
-def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHOLD) -> ChainState:
+def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHOLD,
+          only: Container[int] | None = None) -> ChainState:
+    """Forward chaining; with `only`, rules outside that set of positions are never evaluated.
+
+    `only` must be closed under "the rules for a conclusion this rule uses" (the ancestors of a
+    conclusion are): the conclusions inside it then get exactly the certainties a full run gives.
+    """
     state = ChainState(normalize(facts))
     agenda: list[int] = []
     queued: set[int] = set()
 
     def push(positions: list[int]) -> None:
         for p in positions:
-            if p not in queued:
+            if p not in queued and (only is None or p in only):
                 queued.add(p)
                 heapq.heappush(agenda, p)
 
@@ -80,3 +90,69 @@ def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHO
             state.ruled_out.add(target)
         push(index.by_conclusion_use.get(target, []))
     return state
+
+
+def settle(index: RuleIndex, state: ChainState, target: str, threshold: float = THRESHOLD) -> None:
+    """Recompute one conclusion from the premises of all its rules.
+
+    This is the state `chain` leaves once every rule for `target` is evaluated: the
+    contributions of the rules that fired combined in rule order, or ruled out when every rule
+    for it was decided and none fired.
+    """
+    total, fired = 0.0, []
+    for p in index.rules_for[target]:
+        cf = state.premise.get(p)
+        if cf is not None and cf > threshold:
+            total = combine(total, cf * index.order[p].cf)
+            fired.append(p)
+    if fired:
+        state.evidence[target] = total
+        state.fired[target] = fired
+        state.ruled_out.discard(target)
+        return
+    state.evidence.pop(target, None)
+    state.fired.pop(target, None)
+    if all(state.premise.get(p) is not None for p in index.rules_for[target]):
+        state.ruled_out.add(target)
+    else:
+        state.ruled_out.discard(target)
+
+
+def rechain(index: RuleIndex, before: ChainState, name: str, value: Any,
+            threshold: float = THRESHOLD) -> tuple[ChainState, set[str]]:
+    """`before` with the observation `name = value` added (None: removed), and the conclusions
+    that were recomputed.
+
+    Only the rules downstream of `name` are evaluated again; the evidence, ruled-out set and
+    firings are those `chain` gives on the changed observations (a premise that `chain` would
+    not evaluate may be recorded here as unknown). Backward chaining uses it to simulate answers.
+    """
+    facts = dict(before.facts)
+    facts.pop(name, None)
+    facts.update(normalize({name: value}))
+    state = ChainState(facts, dict(before.premise), dict(before.evidence), dict(before.fired),
+                       set(before.ruled_out))
+
+    def conclusion(cid: str) -> float | None:
+        if cid in state.evidence:
+            return state.evidence[cid]
+        if cid in state.ruled_out:
+            return -1.0
+        return None
+
+    agenda = list(index.by_fact.get(name, ()))
+    heapq.heapify(agenda)
+    queued = set(agenda)
+    changed: set[str] = set()
+    while agenda:
+        pos = heapq.heappop(agenda)
+        rule = index.order[pos]
+        state.premise[pos] = evaluate(rule.when, state.facts, conclusion)
+        target = rule.conclusion
+        settle(index, state, target, threshold)
+        changed.add(target)
+        for p in index.by_conclusion_use.get(target, ()):
+            if p not in queued:
+                queued.add(p)
+                heapq.heappush(agenda, p)
+    return state, changed

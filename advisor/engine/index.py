@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from advisor.kb.graph import rule_order
 from advisor.kb.model import KnowledgeBase, Rule, fact_names, rule_refs
@@ -20,11 +21,23 @@ class RuleIndex:
     rules_for: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     inputs_facts: list[tuple[str, ...]] = field(default_factory=list)
     inputs_rules: list[tuple[str, ...]] = field(default_factory=list)
+    # per position: the conclusion and |cf|; the diagnoses in file order; facts a person is asked
+    conclusion_of: list[str] = field(default_factory=list)
+    strength: list[float] = field(default_factory=list)
+    diagnoses: list[Rule] = field(default_factory=list)
+    diagnosis_rank: dict[str, int] = field(default_factory=dict)
+    askable: frozenset[str] = frozenset()
+    cache: dict[str, Any] = field(default_factory=dict)  # derived data other modules keep here
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> RuleIndex:
         order = [kb.rules[rid] for rid in rule_order(kb)]
         index = cls(order=order, position={r.id: i for i, r in enumerate(order)})
+        index.conclusion_of = [r.conclusion for r in order]
+        index.strength = [abs(r.cf) for r in order]
+        index.diagnoses = [r for r in kb.rules.values() if not r.concludes]
+        index.diagnosis_rank = {r.id: i for i, r in enumerate(index.diagnoses)}
+        index.askable = frozenset(n for n, f in kb.facts.items() if f.ask is not None)
         for i, rule in enumerate(order):
             facts = tuple(fact_names(rule.when))
             refs = tuple(rule_refs(rule.when))

@@ -32,12 +32,13 @@ def build_graph(kb: KnowledgeBase) -> nx.DiGraph:
         g.add_node(r, kind=RULE, name=rule.id, cf=rule.cf, severity=rule.severity,
                    title=rule.title)
         c = node(CONCLUSION, rule.conclusion)
-        if c not in g:
-            g.add_node(c, kind=CONCLUSION, name=rule.conclusion)
+        g.add_node(c, kind=CONCLUSION, name=rule.conclusion)
         g.add_edge(r, c)
         for name in fact_names(rule.when):
             g.add_edge(node(FACT, name), r)
         for ref in rule_refs(rule.when):
+            # a rule may use a conclusion before the file defines it: name the node here too
+            g.add_node(node(CONCLUSION, ref), kind=CONCLUSION, name=ref)
             g.add_edge(node(CONCLUSION, ref), r)
     return g
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from advisor.kb.model import Fact, FactTest, KnowledgeBase, Location, Problem, RuleRef, walk
@@ -88,9 +89,15 @@ def _check_conclusion(kb: KnowledgeBase, rule) -> list[Problem]:
 
 
 def normalize_observation(value: Any) -> tuple[Any, float]:
-    """`v` or `{value: v, cf: c}` -> (v, c)."""
+    """`v` or `{value: v, cf: c}` -> (v, c); a certainty that is not a number gives NaN."""
     if isinstance(value, dict) and "value" in value:
-        return value["value"], float(value.get("cf", 1.0))
+        cf = value.get("cf", 1.0)
+        if isinstance(cf, bool) or not isinstance(cf, (int, float)):
+            return value["value"], math.nan
+        try:
+            return value["value"], float(cf)
+        except OverflowError:  # an integer too large for a float
+            return value["value"], math.inf if cf > 0 else -math.inf
     return value, 1.0
 
 
@@ -110,7 +117,10 @@ def check_facts(kb: KnowledgeBase, facts: dict[str, Any], where: Location,
         reason = check_value(fact, value)
         if reason:
             problems.append(Problem(loc, reason))
-        if not -1.0 <= cf <= 1.0:
+        if math.isnan(cf):
+            problems.append(Problem(loc, f"certainty of '{name}' must be a number within "
+                                    f"[-1, 1], got {describe(raw.get('cf'))}"))
+        elif not -1.0 <= cf <= 1.0:
             problems.append(Problem(loc, f"certainty of '{name}' must be within [-1, 1], got {cf}"))
     return problems
 

@@ -50,9 +50,47 @@ def _position(mark: yaml.Mark | None) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
+# libyaml's parser is about ten times faster; the pure-Python one words its errors better.
+_FAST_LOADER: type | None = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CachingCLoader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
+        """libyaml's loader; a scalar's implicit tag depends only on its text, so remember it."""
+
+        def __init__(self, stream: str):
+            super().__init__(stream)
+            self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            tag = self._tags.get(key)
+            if tag is None:
+                tag = self._tags[key] = super().resolve(kind, value, implicit)
+            return tag
+
+    _FAST_LOADER = _CachingCLoader
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse one YAML document; raise YamlError with file:line:col on any syntax problem."""
-    loader = yaml.SafeLoader(text)
+    if _FAST_LOADER is not None:
+        try:
+            return _parse(text, file, _FAST_LOADER)
+        except YamlError:
+            pass  # parse it again below, for the pure-Python parser's clearer message
+    return _parse(text, file, yaml.SafeLoader)
+
+
+def _parse(text: str, file: str, loader_class: type) -> YamlDocument:
+    try:
+        loader = loader_class(text)
+    except yaml.reader.ReaderError as exc:  # a control character: the reader checks at once
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+        raise YamlError(Problem(Location(file, line, col), f"YAML: unacceptable character "
+                                f"#x{exc.character:04x}: {exc.reason}")) from None
     try:
         node = loader.get_single_node()
         doc = YamlDocument(file, None)
@@ -68,13 +106,43 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
+_PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
+               yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+_STR_TAG = "tag:yaml.org,2002:str"
+_FLATTEN_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocument,
+           active: set[int] | None = None) -> Any:
     doc.value_marks[path] = _position(node.start_mark)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(loader, node)
+    # Mappings and lists are built here, not by the constructor, so refuse their tags here
+    # (`!!python/object:...` on a mapping), and aliases that contain themselves.
+    if node.tag != _PLAIN_TAGS[type(node)]:
+        raise yaml.MarkedYAMLError(
+            problem=f"the tag {node.tag!r} is not allowed: knowledge files hold plain "
+                    "mappings, lists and scalars",
+            problem_mark=node.start_mark,
+        )
+    active = set() if active is None else active
+    if id(node) in active:
+        raise yaml.MarkedYAMLError(problem="an alias refers to a node that contains it",
+                                   problem_mark=node.start_mark)
+    active.add(id(node))
+    try:
+        if isinstance(node, yaml.SequenceNode):
+            return [_build(loader, item, path + (i,), doc, active)
+                    for i, item in enumerate(node.value)]
         result: dict[Any, Any] = {}
-        loader.flatten_mapping(node)
+        if any(k.tag in _FLATTEN_TAGS for k, _ in node.value):
+            loader.flatten_mapping(node)  # `<<: *base` merge keys
         for key_node, value_node in node.value:
-            key = _build(loader, key_node, path + ("<key>",), doc)
+            if isinstance(key_node, yaml.ScalarNode):
+                key = _scalar(loader, key_node)
+            else:  # a mapping or list as a key: refused below, after its own checks
+                key = _build(loader, key_node, path + ("<key>",), doc, active)
+                doc.value_marks.pop(path + ("<key>",), None)
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise yaml.MarkedYAMLError(
                     problem="a mapping key must be a plain scalar",
@@ -85,9 +153,21 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocume
                     problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
                 )
             doc.key_marks[path + (key,)] = _position(key_node.start_mark)
-            result[key] = _build(loader, value_node, path + (key,), doc)
-        doc.value_marks.pop(path + ("<key>",), None)
+            result[key] = _build(loader, value_node, path + (key,), doc, active)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, path + (i,), doc) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    finally:
+        active.discard(id(node))
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    if node.tag == _STR_TAG:  # what the constructor would return, without its overhead
+        return node.value
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except Exception:  # an explicit tag whose text does not parse: `!!int abc`, `!!timestamp x`
+        raise yaml.MarkedYAMLError(
+            problem=f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}",
+            problem_mark=node.start_mark,
+        ) from None

@@ -38,7 +38,14 @@ def _value(value: Any) -> str:
 
 
 def conclusion_text(c: Conclusion, explain: bool = False) -> list[str]:
-    lines = [f"{_MARK[c.severity]} {c.title} [{c.id}]  certainty {c.certainty:.2f}"]
+    lines = textwrap.wrap(f"{_MARK[c.severity]} {c.title} [{c.id}]", WIDTH,
+                          subsequent_indent="      ", break_long_words=False,
+                          break_on_hyphens=False)
+    certainty = f"certainty {c.certainty:.2f}"
+    if len(lines[-1]) + 2 + len(certainty) <= WIDTH:
+        lines[-1] += "  " + certainty
+    else:
+        lines.append("      " + certainty)
     lines += _wrap(c.rule.explanation, "      ")
     if c.evidence:
         lines.append("      Evidence:")
@@ -58,7 +65,8 @@ def conclusion_text(c: Conclusion, explain: bool = False) -> list[str]:
         lines.append("      Sources:")
         for s in c.sources:
             lines += textwrap.wrap(f"- {s}", WIDTH, initial_indent="        ",
-                                   subsequent_indent="          ", break_long_words=True)
+                                   subsequent_indent="          ", break_long_words=False,
+                                   break_on_hyphens=False)  # a URL stays whole
     if explain:
         lines.append("      How it was concluded:")
         lines += c.explanation.text("        ").splitlines()

@@ -1,0 +1,127 @@
+"""`advisor.probe(...)` from Python, and the one path every front end uses: setup -> run ->
+diagnose -> ProbeReport."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from advisor.probe.context import ProbeOptions
+from advisor.probe.report import ProbeReport
+from advisor.probe.setup import ProbeSetup, coerce_setup
+
+Progress = Callable[[str, int, int], None]
+
+
+def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: Any = None,
+          optimizer: Any = None, val_data: Iterable[Any] | None = None, task: str | None = None,
+          step: Callable[..., Any] | None = None, *, setup: ProbeSetup | None = None,
+          steps: int = 200, budget: float = 30.0, device: str | None = None,
+          amp: bool = False, seed: int = 0, kb_dirs: Sequence[str] = (),
+          progress: bool | Progress = False) -> ProbeReport:
+    """Probe a training setup and return the report (the same content as `--json`).
+
+    The model, optimizer and data are left exactly as they were (the probe trains copies and
+    restores every RNG). Raises ProbeSetupError when the setup is unusable.
+    """
+    if setup is None:
+        setup = coerce_setup({"model": model, "train_data": train_data, "loss_fn": loss_fn,
+                              "optimizer": optimizer, "val_data": val_data, "task": task,
+                              "step": step}, "advisor.probe()")
+    options = ProbeOptions(steps=steps, budget=budget, device=device, amp=amp, seed=seed,
+                           kb_dirs=tuple(kb_dirs), quiet=not progress)
+    callback = progress if callable(progress) else None
+    if progress is True:
+        from advisor.probe.progress import ProgressDisplay
+
+        with ProgressDisplay(enabled=True) as display:
+            return run_setup(setup, options, display.update)
+    return run_setup(setup, options, callback)
+
+
+def run_setup(setup: ProbeSetup, options: ProbeOptions,
+              progress: Progress | None = None) -> ProbeReport:
+    from advisor.probe.runner import run
+
+    state = run(setup, options, progress)
+    diagnoses, unknown, result, problem = diagnose(state.obs.facts, options.kb_dirs)
+    obs = state.obs
+    return ProbeReport(
+        setup=_setup_info(setup, obs),
+        device=obs.details.pop("device", None),
+        options={"steps": options.steps, "budget": options.budget, "device": options.device,
+                 "amp": options.amp, "seed": options.seed},
+        timings=obs.details.pop("timings", {}),
+        facts=dict(obs.facts),
+        series=sanitize(obs.series),
+        details=sanitize(obs.details),
+        notes=list(obs.notes),
+        warnings=obs.warnings,
+        diagnoses=diagnoses,
+        partial=state.partial,
+        unknown_facts=unknown,
+        kb_problem=problem,
+        result=result,
+    )
+
+
+def diagnose(facts: dict[str, Any], kb_dirs: Sequence[str] = ()) -> tuple[
+        list[dict[str, Any]], list[str], Any, str | None]:
+    """Run the engine on the facts: (diagnoses, facts the KB does not know, result, problem)."""
+    try:
+        from advisor.engine import Engine
+        from advisor.kb import KBError, load_kb
+    except ImportError as exc:  # pragma: no cover - partial installs
+        return [], [], None, f"the engine is not available: {exc}"
+    try:
+        kb = load_kb(list(kb_dirs), check_examples=False)
+    except KBError as exc:
+        return [], [], None, "the knowledge base has problems: " + "; ".join(
+            str(p) for p in exc.problems[:5])
+    known = {k: v for k, v in facts.items() if k in kb.facts}
+    result = Engine(kb).diagnose(known)
+    unknown = sorted(k for k in facts if k not in kb.facts)
+    result.unknown_facts = unknown
+    return sanitize(result.to_dict()["diagnoses"]), unknown, result, None
+
+
+def _setup_info(setup: ProbeSetup, obs: Any) -> dict[str, Any]:
+    model = setup.model
+    return {
+        "name": setup.name,
+        "model": f"{type(model).__module__}.{type(model).__qualname__}",
+        "optimizer": obs.details.get("optimizer", {}).get("class"),
+        "optimizer_defaulted": bool(obs.get("optim.defaulted")),
+        "loss_fn": _name(setup.loss_fn),
+        "task": obs.get("task.kind"),
+        "task_source": obs.details.get("task_source"),
+        "has_val_data": setup.val_data is not None,
+        "custom_step": setup.step is not None,
+    }
+
+
+def _name(obj: Any) -> str:
+    kind = obj if isinstance(obj, type) else type(obj)
+    name = getattr(obj, "__qualname__", None) or kind.__qualname__
+    return f"{getattr(obj, '__module__', kind.__module__)}.{name}"
+
+
+def sanitize(obj: Any) -> Any:
+    """JSON-safe copy: NaN/Inf floats become None, tuples lists, unknown objects strings."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, (bool, int, str)) or obj is None:
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [sanitize(v) for v in obj]
+    if hasattr(obj, "item"):
+        try:
+            return sanitize(obj.item())
+        except (ValueError, RuntimeError):
+            pass
+    if hasattr(obj, "tolist"):
+        return sanitize(obj.tolist())
+    return str(obj)

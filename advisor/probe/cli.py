@@ -1,0 +1,134 @@
+"""`advisor probe SETUP` and `advisor demo`: arguments, running, output files and exit codes.
+
+This module imports no torch at import time: `advisor.cli` imports it to build its parser.
+Exit codes: 0 done, 1 when --fail-on is met, 2 for a setup or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
+_RANK = {"error": 0, "warning": 1}
+DEMO_SETUP = "advisor.probe.demo_setup:setup"
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser, demo: bool = False) -> None:
+    """The flags of `advisor probe` (and of `advisor demo`, which has no SETUP)."""
+    if not demo:
+        parser.add_argument("setup", metavar="SETUP",
+                            help="path/to/file.py[:func] or package.module:func; the function "
+                                 "(default: setup) returns a dict with model, train_data, "
+                                 "loss_fn (optional: optimizer, val_data, task, step)")
+    steps, budget = (100, 10.0) if demo else (200, 30.0)
+    parser.add_argument("--steps", type=_positive_int, default=steps,
+                        help=f"training steps at most (default {steps})")
+    parser.add_argument("--budget", type=_positive_float, default=budget, metavar="SECONDS",
+                        help=f"time budget of the probe's runs in seconds (default {budget:g})")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:N or mps (default: CUDA, then MPS, else CPU)")
+    parser.add_argument("--amp", action="store_true",
+                        help="probe mixed precision (fp16 autocast + GradScaler)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the report as Markdown")
+    parser.add_argument("--html", metavar="PATH",
+                        help="write a self-contained HTML report with plots")
+    parser.add_argument("--fail-on", choices=["error", "warning"],
+                        help="exit 1 when a diagnosis of this severity (or worse) is found")
+    if not any(a.dest == "kb" for a in parser._actions):
+        parser.add_argument("--kb", action="append", default=[], metavar="DIR",
+                            help="extra knowledge directory or file (repeatable)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress display on stderr")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """Load the setup, probe it, print the summary, write the files; return the exit code."""
+    return _run(args, args.setup)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The probe on a bundled example with a real fault (no files needed)."""
+    if not getattr(args, "quiet", False):
+        print("advisor demo: probing a bundled digits classifier that has a real fault "
+              "(see advisor/probe/demo_setup.py)", file=sys.stderr)
+    return _run(args, DEMO_SETUP)
+
+
+def _run(args: argparse.Namespace, spec: str) -> int:
+    from advisor.probe.setup import ProbeSetupError
+
+    try:
+        return _probe(args, spec)
+    except ProbeSetupError as exc:
+        print(f"advisor probe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _probe(args: argparse.Namespace, spec: str) -> int:
+    from advisor.probe.api import run_setup
+    from advisor.probe.context import ProbeOptions
+    from advisor.probe.progress import ProgressDisplay
+    from advisor.probe.setup import load_setup
+
+    kb_dirs = tuple(getattr(args, "kb", []) or [])
+    _check_outputs(args)
+    options = ProbeOptions(steps=args.steps, budget=args.budget, device=args.device,
+                           amp=args.amp, seed=args.seed, kb_dirs=kb_dirs, quiet=args.quiet)
+    setup = load_setup(spec)
+    with ProgressDisplay(enabled=not args.quiet) as display:
+        report = run_setup(setup, options, display.update)
+    sys.stdout.write(report.text())
+    sys.stdout.flush()
+    _write_outputs(args, report)
+    worst = report.worst_severity()
+    if args.fail_on and worst in _RANK and _RANK[worst] <= _RANK[args.fail_on]:
+        return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before a long run, not after it, when an output folder does not exist."""
+    from advisor.probe.setup import ProbeSetupError
+
+    for flag in ("json", "markdown", "html"):
+        path = getattr(args, flag, None)
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise ProbeSetupError(f"--{flag} {path}: the folder {folder} does not exist")
+
+
+def _write_outputs(args: argparse.Namespace, report: Any) -> None:
+    if args.json:
+        report.write_json(args.json)
+    if args.markdown:
+        report.write_markdown(args.markdown)
+    if args.html:
+        report.write_html(args.html)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m advisor.probe SETUP ...` (the same as `advisor probe`)."""
+    parser = argparse.ArgumentParser(prog="advisor probe",
+                                     description="Probe a training setup and diagnose it.")
+    add_probe_arguments(parser)
+    return run_probe(parser.parse_args(argv))

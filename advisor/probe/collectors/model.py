@@ -1,0 +1,187 @@
+"""The model and optimizer before any training: structure, initialisation, hyperparameters."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from advisor.probe.facts import Observations
+
+WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
+                 nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)
+INIT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+            nn.FeatureAlphaDropout)
+OPTIMIZER_KINDS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop"}
+
+
+def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Named modules whose weight is a matrix or a filter bank, in registration order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)
+            and isinstance(getattr(m, "weight", None), torch.Tensor)]
+
+
+def observe_model(model: nn.Module, obs: Observations) -> None:
+    """Facts readable from the module tree alone."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    obs.set("model.param_count", int(sum(p.numel() for p in trainable)))
+    obs.set("model.has_batchnorm",
+            any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()))
+    rates = [float(m.p) for m in model.modules() if isinstance(m, DROPOUTS)]
+    obs.details["dropout_modules"] = rates
+    obs.set("model.dropout_max", max(rates, default=0.0))
+    obs.set("model.in_eval_mode", not model.training)
+    obs.set("model.depth", _depth(model))
+    obs.details["layers"] = layer_sequence(model)
+    ratio, worst = init_scale_ratio(model)
+    if ratio is not None:
+        obs.set("model.init_scale_ratio", ratio)
+        obs.details["init_scale_worst_layer"] = worst
+    obs.details["identical_row_layers"] = [n for n, m in weight_layers(model)
+                                           if identical_rows(m)]
+
+
+def layer_sequence(model: nn.Module) -> list[str]:
+    """Leaf modules in registration order, e.g. 'fc1: Linear(64->32)'."""
+    out = []
+    for name, m in model.named_modules():
+        if list(m.children()):
+            continue
+        desc = type(m).__name__
+        if isinstance(m, nn.Linear):
+            desc += f"({m.in_features}->{m.out_features})"
+        elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            desc += f"({m.in_channels}->{m.out_channels}, k={tuple(m.kernel_size)})"
+        elif isinstance(m, DROPOUTS):
+            desc += f"(p={m.p})"
+        out.append(f"{name or '<model>'}: {desc}")
+    return out[:200]
+
+
+def _depth(model: nn.Module) -> int:
+    depth = 0
+    for m in model.modules():
+        if isinstance(m, WEIGHT_LAYERS):
+            depth += 1
+        elif isinstance(m, nn.RNNBase):
+            depth += int(m.num_layers)
+    return depth
+
+
+def architecture(model: nn.Module, uses_attention: bool) -> str:
+    mods = list(model.modules())
+    if uses_attention or any(isinstance(m, (nn.MultiheadAttention, nn.TransformerEncoderLayer,
+                                            nn.TransformerDecoderLayer)) for m in mods):
+        return "transformer"
+    if any(isinstance(m, nn.RNNBase) for m in mods):
+        return "rnn"
+    if any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in mods):
+        return "cnn"
+    if any(isinstance(m, nn.Linear) for m in mods):
+        return "mlp"
+    return "other"
+
+
+def module_dropout_after_relu(model: nn.Module) -> bool:
+    """A Dropout module directly after a ReLU module in the module order."""
+    leaves = [m for m in model.modules() if not list(m.children())]
+    return any(isinstance(a, (nn.ReLU, nn.ReLU6)) and isinstance(b, DROPOUTS)
+               for a, b in zip(leaves, leaves[1:]))
+
+
+# ------------------------------------------------------------------------- initialisation
+def identical_rows(module: nn.Module, rtol: float = 1e-6) -> bool:
+    """Every output unit of the layer has the same incoming weights (and bias): the units
+    compute the same thing and, unless something downstream tells them apart, stay equal."""
+    w = module.weight.detach()
+    if w.dim() < 2 or w.shape[0] < 2:
+        return False
+    rows = w.reshape(w.shape[0], -1).double()
+    scale = float(rows.abs().max()) + 1e-30
+    if float((rows - rows[:1]).abs().max()) > rtol * scale:
+        return False
+    bias = getattr(module, "bias", None)
+    if isinstance(bias, torch.Tensor) and bias.numel() == w.shape[0]:
+        b = bias.detach().double()
+        return float((b - b[0]).abs().max()) <= rtol * (float(b.abs().max()) + 1e-30) + 1e-30
+    return True
+
+
+def init_scale_ratio(model: nn.Module) -> tuple[float | None, str | None]:
+    """Worst layer's distance from the nearest standard initialisation scale.
+
+    For each Linear/Conv layer r = std(weights) / reference, with the reference the He
+    (sqrt(2/fan_in)), Xavier (sqrt(2/(fan_in+fan_out))) or LeCun (sqrt(1/fan_in)) std closest
+    to it; the distance is max(r, 1/r). PyTorch's default init (std = 1/sqrt(3 fan_in)) gives
+    1.73 for every layer. Layers with constant weights (zero init) are left to symmetric_init.
+    """
+    worst, worst_name = None, None
+    for name, m in model.named_modules():
+        if not isinstance(m, INIT_LAYERS):
+            continue
+        w = m.weight.detach().double()
+        if w.numel() < 2:
+            continue
+        std = float(w.std())
+        if not math.isfinite(std) or std == 0.0:
+            continue
+        fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
+        refs = (math.sqrt(2.0 / fan_in), math.sqrt(2.0 / (fan_in + fan_out)),
+                math.sqrt(1.0 / fan_in))
+        dist = min(max(std / r, r / std) for r in refs)
+        if worst is None or dist > worst:
+            worst, worst_name = dist, name
+    return worst, worst_name
+
+
+# ------------------------------------------------------------------------------- optimizer
+def observe_optimizer(opt: torch.optim.Optimizer, defaulted: bool, obs: Observations) -> None:
+    """Class and hyperparameters of the optimizer (the first group that holds parameters)."""
+    kind = OPTIMIZER_KINDS.get(type(opt).__name__)
+    if kind is None:
+        kind = next((OPTIMIZER_KINDS[c.__name__] for c in type(opt).__mro__
+                     if c.__name__ in OPTIMIZER_KINDS), "other")
+    obs.set("optim.kind", kind)
+    obs.set("optim.defaulted", defaulted)
+    groups = [g for g in opt.param_groups if g.get("params")] or opt.param_groups
+    if not groups:
+        return
+    g = groups[0]
+    obs.set("optim.lr", _num(g.get("lr")))
+    momentum = g.get("momentum")
+    if momentum is None and isinstance(g.get("betas"), (tuple, list)):
+        momentum = g["betas"][0]
+    obs.set("optim.momentum", _num(momentum))
+    obs.set("optim.weight_decay", _num(g.get("weight_decay", 0.0)))
+    obs.details["optimizer"] = {
+        "class": f"{type(opt).__module__}.{type(opt).__qualname__}",
+        "groups": [{k: _plain(v) for k, v in grp.items() if k != "params"}
+                   | {"params": len(grp["params"])} for grp in opt.param_groups],
+    }
+
+
+def params_not_in_optimizer(model: nn.Module, optimizer: Any) -> int:
+    """Trainable parameter tensors of the model that the user's optimizer does not hold."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return 0
+    held = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    return sum(1 for p in model.parameters() if p.requires_grad and id(p) not in held)
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, torch.Tensor):
+        v = v.item()
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        return v.item() if v.numel() == 1 else v.tolist()
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    return str(v)

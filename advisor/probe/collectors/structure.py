@@ -1,0 +1,199 @@
+"""One traced forward pass and loss call on the first batch, before any training.
+
+It reveals what the module tree cannot: the op that produces the output (the final activation,
+functional calls included), what feeds each dropout, the order in which weight layers run, the
+loss function reached by the loss callable, the task the targets imply, output and target shapes,
+the loss's reduction, and the initial loss against chance.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from advisor.probe.batches import first_tensor, forward, split_pair
+from advisor.probe.collectors.loss import (
+    CLASS_INDEX_LOSSES,
+    LossTrace,
+    TaskInfo,
+    chance_loss,
+    ignore_index,
+    infer_task,
+    loss_kind,
+    loss_value,
+)
+from advisor.probe.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
+from advisor.probe.context import ProbeContext, Structure
+from advisor.probe.trace import ForwardTrace
+
+HOOKED = (*WEIGHT_LAYERS, nn.RNNBase, nn.Embedding, nn.MultiheadAttention)
+
+
+def trace_forward(ctx: ProbeContext, batch: Any) -> tuple[Any, Any, ForwardTrace]:
+    """Forward the batch through a scratch copy with the tracer and module hooks on."""
+    model = ctx.fresh_model()
+    order: list[str] = []
+    handles = []
+    for name, module in model.named_modules():
+        if isinstance(module, HOOKED):
+            def hook(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
+                if name not in order:
+                    order.append(name)
+            handles.append(module.register_forward_hook(hook))
+    tracer = ForwardTrace()
+    try:
+        with tracer:
+            outputs, targets = forward(model, batch, ctx.setup.step)
+    finally:
+        for h in handles:
+            h.remove()
+    ctx.structure = _structure(model, tracer, outputs, order)
+    return outputs, targets, tracer
+
+
+def _structure(model: nn.Module, tracer: ForwardTrace, outputs: Any,
+               order: list[str]) -> Structure:
+    out = first_tensor(outputs)
+    final, final_idx = tracer.final_activation(out)
+    sites = tracer.activation_sites()
+    final_site = next((k for k, (idx, _, _) in enumerate(sites) if idx == final_idx), None)
+    modules = dict(model.named_modules())
+    weight_order = [n for n in order if isinstance(modules.get(n), WEIGHT_LAYERS)]
+    first = modules.get(weight_order[0]) if weight_order else None
+    layout = "channel" if isinstance(first, (nn.Conv1d, nn.ConvTranspose1d)) else "last"
+    return Structure(exec_order=weight_order, activation_sites=sites, final_activation=final,
+                     final_site=final_site,
+                     output_module=weight_order[-1] if weight_order else None,
+                     input_layout=layout)
+
+
+def observe_structure(ctx: ProbeContext, tracer: ForwardTrace, model: nn.Module) -> None:
+    """Facts from the traced forward: final activation, dropout, architecture."""
+    obs = ctx.obs
+    s = ctx.structure
+    obs.set("model.final_activation", s.final_activation)
+    drops = tracer.dropouts()
+    if drops:
+        obs.set("model.dropout_max", max(max(p for p, _ in drops), obs.get("model.dropout_max",
+                                                                          0.0)))
+    after_relu = any(src in ("relu", "relu_") for _, src in drops)
+    obs.set("model.dropout_after_relu", after_relu or module_dropout_after_relu(model))
+    obs.set("model.architecture",
+            architecture(model, tracer.uses("scaled_dot_product_attention",
+                                            "multi_head_attention")))
+    hidden = tracer.hidden_activation(
+        next((idx for idx, _, _ in [s.activation_sites[s.final_site]]), None)
+        if s.final_site is not None else None)
+    if hidden:
+        obs.set("model.hidden_activation", hidden)
+    obs.details["forward_ops"] = _op_summary(tracer)
+
+
+def _op_summary(tracer: ForwardTrace, limit: int = 60) -> list[str]:
+    names = [c.name for c in tracer.calls if not c.name.startswith("__")]
+    out: list[str] = []
+    for n in names:
+        if out and out[-1].split(" x")[0] == n:
+            head, _, count = out[-1].partition(" x")
+            out[-1] = f"{head} x{int(count or 1) + 1}"
+        else:
+            out.append(n)
+    return out[:limit]
+
+
+def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
+                 all_targets: torch.Tensor | None) -> TaskInfo:
+    """The loss kind (from the loss callable's calls), the task, and shape agreement."""
+    obs = ctx.obs
+    tracer = LossTrace()
+    with tracer:
+        loss = ctx.setup.loss_fn(outputs, targets)
+    kind = loss_kind(ctx.setup.loss_fn, tracer)
+    obs.set("loss_fn.kind", kind)
+    out = first_tensor(outputs)
+    t = targets if isinstance(targets, torch.Tensor) else first_tensor(targets)
+    reference = all_targets if all_targets is not None else t
+    if reference is None:
+        reference = torch.zeros(0)
+    task = infer_task(ctx.setup.task, kind, out, reference, ignore_index(ctx.setup.loss_fn,
+                                                                           tracer))
+    obs.set("task.kind", task.kind)
+    obs.set("model.output_size", task.output_size)
+    obs.details["task_source"] = task.source
+    if out is not None and t is not None:
+        obs.details["output_shape"] = list(out.shape)
+        obs.details["target_shape"] = list(t.shape)
+        obs.set("wiring.target_shape_mismatch", shapes_broadcast_silently(out, t, kind))
+    obs.details["first_loss"] = loss_value(loss)
+    return task
+
+
+def shapes_broadcast_silently(out: torch.Tensor, target: torch.Tensor, kind: str) -> bool:
+    """Output and target shapes differ yet broadcast (e.g. (N, 1) against (N,) gives (N, N)).
+
+    Class-index losses take targets without the class dimension by design; custom losses with
+    integer targets are assumed to index classes too."""
+    if kind in CLASS_INDEX_LOSSES or out.shape == target.shape:
+        return False
+    if kind == "other" and not torch.is_floating_point(target):
+        return False
+    try:
+        torch.broadcast_shapes(out.shape, target.shape)
+    except RuntimeError:
+        return False
+    return True
+
+
+@torch.no_grad()
+def initial_loss(ctx: ProbeContext, batches: list[Any]) -> float | None:
+    """Mean loss over the first batches before any update, in training mode."""
+    model = ctx.fresh_model()
+    values = []
+    for b in batches:
+        loss, _, _ = ctx.loss(model, ctx.on_device(b))
+        values.append(loss_value(loss))
+    finite = [v for v in values if math.isfinite(v)]
+    if not values:
+        return None
+    return sum(finite) / len(finite) if len(finite) == len(values) else math.nan
+
+
+def observe_initial_loss(ctx: ProbeContext, value: float | None, task: TaskInfo) -> None:
+    if value is None:
+        return
+    ctx.obs.set("loss.initial", value)
+    chance = chance_loss(task)
+    if chance and math.isfinite(value):
+        ctx.obs.set("loss.initial_vs_chance", value / chance)
+        ctx.obs.details["chance_loss"] = chance
+
+
+@torch.no_grad()
+def loss_reduction(ctx: ProbeContext, batch: Any) -> str | None:
+    """'mean' or 'sum': the loss of a batch stacked twice is the same (mean) or double (sum).
+
+    Eval mode makes the outputs for the repeated samples identical, so the ratio is exact."""
+    if ctx.setup.step is not None:
+        return None
+    try:
+        inputs, targets = split_pair(batch)
+    except Exception:
+        return None
+    if not (isinstance(inputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
+        return None
+    model = ctx.fresh_model()
+    model.eval()
+    x, y = ctx.on_device(inputs), ctx.on_device(targets)
+    one = loss_value(ctx.setup.loss_fn(model(x), y))
+    two = loss_value(ctx.setup.loss_fn(model(torch.cat([x, x])), torch.cat([y, y])))
+    if not (math.isfinite(one) and math.isfinite(two)) or abs(one) < 1e-12:
+        return None
+    ratio = two / one
+    if abs(ratio - 1) < 0.05:
+        return "mean"
+    if abs(ratio - 2) < 0.1:
+        return "sum"
+    return None

@@ -1,0 +1,67 @@
+"""Wiring: parameters that cannot learn (frozen, missing from the optimizer, never reached by a
+gradient, in a group with learning rate 0), and layers whose units stay identical."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from advisor.probe.collectors.model import identical_rows, params_not_in_optimizer
+from advisor.probe.collectors.training import TrainRecord
+from advisor.probe.context import ProbeContext
+
+MIN_BACKWARDS = 3
+
+
+def observe_wiring(ctx: ProbeContext, user_model: nn.Module, user_optimizer: Any,
+                   rec: TrainRecord | None) -> None:
+    obs = ctx.obs
+    missing = params_not_in_optimizer(user_model, user_optimizer)
+    obs.set("wiring.params_not_in_optimizer", missing)
+    if rec is None or rec.model is None or len(rec.grad_norms) < MIN_BACKWARDS:
+        return  # too few completed backward passes to say a tensor never gets a gradient
+    model, opt = rec.model, rec.optimizer
+    named = list(model.named_parameters())
+    tracked = {n for n in rec.names}
+    no_grad = [rec.names[i] for i in range(len(rec.names)) if i not in rec.ever_grad]
+    obs.set("wiring.params_without_grad", len(no_grad))
+    held = {id(p) for g in opt.param_groups for p in g["params"]}
+    zero_lr = {id(p) for g in opt.param_groups for p in g["params"] if _lr(g) == 0.0}
+    untrained = []
+    for name, p in named:
+        if (not p.requires_grad or id(p) not in held or id(p) in zero_lr
+                or (name in tracked and name in no_grad)):
+            untrained.append(name)
+    obs.set("wiring.untrained_params", len(untrained))
+    obs.details["untrained_params"] = untrained[:50]
+    obs.details["params_without_grad"] = no_grad[:50]
+    obs.details["frozen_params"] = [n for n, p in named if not p.requires_grad][:50]
+
+
+def _lr(group: dict[str, Any]) -> float:
+    lr = group.get("lr", 1.0)
+    return float(lr.item() if isinstance(lr, torch.Tensor) else lr)
+
+
+def observe_symmetry(ctx: ProbeContext, rec: TrainRecord | None) -> None:
+    """model.symmetric_init: a hidden layer whose rows are identical at initialisation and are
+    still identical after the training run (nothing downstream broke the symmetry).
+
+    The output layer is exempt: each output unit receives its own error signal, so identical
+    (e.g. zero-initialised) output rows separate at the first step. Without a training run the
+    initial check alone decides."""
+    candidates = [n for n in ctx.obs.details.get("identical_row_layers", [])
+                  if n != ctx.structure.output_module]
+    if not candidates:
+        ctx.obs.set("model.symmetric_init", False)
+        return
+    if rec is None or rec.model is None or rec.steps < 2 or rec.error is not None:
+        ctx.obs.set("model.symmetric_init", True)
+        ctx.obs.details["symmetric_layers"] = candidates
+        return
+    modules = dict(rec.model.named_modules())
+    still = [n for n in candidates if n in modules and identical_rows(modules[n], rtol=1e-4)]
+    ctx.obs.set("model.symmetric_init", bool(still))
+    ctx.obs.details["symmetric_layers"] = still

@@ -1,0 +1,117 @@
+"""The report as one self-contained HTML page: diagnoses, measurements and inline SVG plots
+(training and validation loss, per-layer gradient norms, the LR range curve)."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from advisor.probe.svg import line_plot
+from advisor.probe.text import fmt, header_lines
+
+if TYPE_CHECKING:
+    from advisor.probe.report import ProbeReport
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.4em} h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.d{border-left:5px solid #999;padding:.4em .8em;margin:.8em 0;background:#fafafa}
+.error{border-color:#c62828} .warning{border-color:#ef6c00} .info{border-color:#1565c0}
+.sev{font-weight:bold;text-transform:uppercase;font-size:.8em}
+table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:2px 8px;
+text-align:left} code{background:#f2f2f2;padding:0 3px} .partial{background:#fff3cd;padding:.5em}
+figure{margin:1em 0}
+"""
+
+
+def render_html(report: ProbeReport) -> str:
+    head = header_lines(report)
+    body = [f"<h1>{escape(head[0])}</h1>"]
+    if report.partial:
+        body.append('<p class="partial">Partial report: the probe was interrupted.</p>')
+    body += _diagnoses(report)
+    body += ["<h2>Plots</h2>"] + [f"<figure>{svg}</figure>" for svg in plots(report)]
+    body += _facts(report)
+    if report.notes:
+        body += ["<h2>Notes</h2><ul>"] + [f"<li>{escape(n)}</li>" for n in report.notes]
+        body.append("</ul>")
+    if report.warnings:
+        body += ["<h2>PyTorch warnings during the run</h2><ul>"]
+        body += [f"<li><code>{escape(w['category'])}</code> {escape(w['message'])} "
+                 f"({w['count']}x)</li>" for w in report.warnings]
+        body.append("</ul>")
+    body += ["<h2>Timings</h2><table><tr><th>phase</th><th>seconds</th></tr>"]
+    body += [f"<tr><td>{escape(k)}</td><td>{v:.2f}</td></tr>" for k, v in report.timings.items()]
+    body.append("</table>")
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(head[0])}</title><style>{STYLE}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+def _diagnoses(report: ProbeReport) -> list[str]:
+    out = ["<h2>Diagnosis</h2>"]
+    if report.kb_problem:
+        return out + [f"<p>No diagnosis: {escape(report.kb_problem)}</p>"]
+    if not report.diagnoses:
+        return out + ["<p>Nothing in the knowledge base fired on these observations.</p>"]
+    for d in report.diagnoses:
+        sev = escape(d["severity"])
+        out.append(f'<div class="d {sev}"><span class="sev">{sev}</span> '
+                   f'<b>{escape(d["title"])}</b> <code>{escape(d["id"])}</code> '
+                   f'certainty {d["certainty"]:.2f}')
+        if d.get("explanation"):
+            out.append(f"<p>{escape(d['explanation'])}</p>")
+        if d.get("evidence"):
+            out.append("<p>Evidence:</p><ul>" + "".join(
+                f"<li><code>{escape(str(e.get('test')))}</code> observed "
+                f"{escape(fmt(e.get('value')))}</li>" for e in d["evidence"]) + "</ul>")
+        if d.get("remedies"):
+            out.append("<p>Remedies:</p><ol>" + "".join(
+                f"<li>{escape(r.get('action') or '')}"
+                + (f" <i>{escape(r['detail'])}</i>" if r.get("detail") else "") + "</li>"
+                for r in d["remedies"]) + "</ol>")
+        out.append("</div>")
+    return out
+
+
+def _facts(report: ProbeReport) -> list[str]:
+    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(fmt(v))}</td></tr>"
+                   for k, v in sorted(report.facts.items()))
+    return ["<h2>Measurements</h2>", f"<table><tr><th>fact</th><th>value</th></tr>{rows}"
+            "</table>"]
+
+
+def plots(report: ProbeReport) -> list[str]:
+    s: dict[str, Any] = report.series
+    out = []
+    loss = s.get("loss") or []
+    if loss:
+        series = {"train loss": [(i, v) for i, v in enumerate(loss)]}
+        if s.get("loss_smoothed"):
+            series["train loss (smoothed)"] = list(enumerate(s["loss_smoothed"]))
+        if s.get("val_loss"):
+            series["val loss"] = [(p[0], p[1]) for p in s["val_loss"]]
+        logy = all(v is None or v > 0 for v in loss)
+        out.append(line_plot(series, title="Loss", xlabel="step", ylabel="loss", logy=logy))
+    layers = s.get("grad_norm_layers") or {}
+    if layers:
+        names = list(layers)
+        if len(names) > 10:  # first, last and evenly spaced ones in between
+            idx = sorted({round(i * (len(names) - 1) / 9) for i in range(10)})
+            names = [names[i] for i in idx]
+        series = {n: [(i, v) for i, v in enumerate(layers[n])] for n in names}
+        out.append(line_plot(series, title="Gradient norm per layer", xlabel="step",
+                             ylabel="gradient L2 norm", logy=True))
+    lr = s.get("lr_range") or {}
+    if lr.get("lr"):
+        series = {"loss": list(zip(lr["lr"], lr.get("loss") or [])),
+                  "smoothed": list(zip(lr["lr"], lr.get("smoothed") or []))}
+        marks = {"suggested": report.fact("lr_range.suggested_lr"),
+                 "yours": report.fact("optim.lr")}
+        out.append(line_plot(series, title="Learning-rate range test", xlabel="learning rate",
+                             ylabel="loss", logx=True, marks=marks))
+    if s.get("overfit_loss"):
+        out.append(line_plot({"loss": list(enumerate(s["overfit_loss"]))},
+                             title="Overfit test (16 samples)", xlabel="step", ylabel="loss",
+                             logy=all(v is None or v > 0 for v in s["overfit_loss"])))
+    return out

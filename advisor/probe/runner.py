@@ -1,0 +1,303 @@
+"""Orchestrates a probe run: phases in order, each with its share of the time budget, the user's
+errors turned into observations, Ctrl-C into a partial report, and every global put back.
+
+Phases: model (no training) -> data scan -> first batch (trace, loss, task, initial loss) ->
+training run -> NaN localisation (only after a NaN) -> wiring -> LR range test -> overfit test
+(which falls back to the LR range test's suggestion when the user's rate cannot memorise).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+from advisor.probe.batches import BatchStream
+from advisor.probe.collectors import data as data_col
+from advisor.probe.collectors import model as model_col
+from advisor.probe.collectors import nonfinite, overfit, structure, training, wiring
+from advisor.probe.collectors.lr_range import lr_range_test, observe_lr_range
+from advisor.probe.context import ProbeContext, ProbeOptions
+from advisor.probe.device import describe, peak_memory_mb, pick_device, reset_peak
+from advisor.probe.errors import classify_error, error_message
+from advisor.probe.facts import Observations
+from advisor.probe.setup import ProbeSetup, ProbeSetupError
+from advisor.probe.state import OptimizerRecipe, copy_model, preserved, seed_everything
+
+Progress = Callable[[str, int, int], None]
+SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}
+SCAN_SHARE, SCAN_MAX = 0.1, 5.0
+
+
+class PhaseClock:
+    """Time spent per phase, and how much of the budget is left for the next ones."""
+
+    def __init__(self, budget: float):
+        self.start = time.perf_counter()
+        self.budget = budget
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - t0, 4)
+
+    def restart(self) -> None:
+        """Start the budget now: one-time costs before (torch's lazy imports on the first
+        optimizer) must not eat the training time."""
+        self.start = time.perf_counter()
+
+    def left(self) -> float:
+        return max(self.budget - (time.perf_counter() - self.start), 0.0)
+
+    def share(self, name: str, remaining: list[str]) -> float:
+        total = sum(SHARES[p] for p in remaining) or 1.0
+        return self.left() * SHARES[name] / total
+
+
+class RunState:
+    """What a run has produced so far; enough to write a partial report at any point."""
+
+    def __init__(self, setup: ProbeSetup, options: ProbeOptions):
+        self.setup = setup
+        self.options = options
+        self.obs = Observations()
+        self.partial = False
+        self.interrupted_in: str | None = None
+        self.device: torch.device | None = None
+        self.clock = PhaseClock(options.budget)
+        self.phase = "setup"
+        self.captured: list[warnings.WarningMessage] = []
+
+
+def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = None) -> RunState:
+    """Probe the setup. Raises ProbeSetupError for an unusable setup; everything the user's code
+    raises during the run becomes an observation."""
+    state = RunState(setup, options)
+    state.device = pick_device(options.device)
+    with preserved(setup.train_data, setup.val_data), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _phases(state, progress or (lambda *a: None))
+        except KeyboardInterrupt:
+            state.partial = True
+            state.interrupted_in = state.phase
+            state.obs.note(f"Interrupted during the {state.phase} phase: this report is partial.")
+        finally:
+            state.captured = list(caught)
+    _finish(state)
+    return state
+
+
+def _phases(state: RunState, progress: Progress) -> None:
+    setup, options, obs, clock = state.setup, state.options, state.obs, state.clock
+    device = state.device
+    state.phase = "model"
+    progress("model", 0, 1)
+    with clock.phase("model"):
+        seed_everything(options.seed)
+        model_col.observe_model(setup.model, obs)
+        recipe = OptimizerRecipe.from_setup(setup.optimizer, setup.model)
+        pristine = copy_model(setup.model, device)
+        ctx = ProbeContext(setup, options, device, pristine, recipe, obs,
+                           BatchStream(setup.train_data),
+                           BatchStream(setup.val_data) if setup.val_data is not None else None)
+        opt = recipe.build(ctx.fresh_model())
+        model_col.observe_optimizer(opt, recipe.kind == "default", obs)
+        if recipe.kind == "default":
+            obs.note("No optimizer was given: the probe used Adam with lr 3e-4.")
+        obs.set("wiring.params_not_in_optimizer",
+                model_col.params_not_in_optimizer(setup.model, setup.optimizer))
+    clock.restart()
+    state.phase = "data"
+    progress("data", 0, 1)
+    with clock.phase("data"):
+        seed_everything(options.seed + 1)
+        scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
+        val_scan = None
+        if ctx.val is not None:
+            val_scan = _scan(ctx, ctx.val, min(SCAN_MAX / 2, SCAN_SHARE * options.budget / 2),
+                             max_samples=5000, keep=8)
+            ctx.val_batches = _first(val_scan)
+        ctx.train_eval_batches = list(scan.reservoir)
+    if scan.batches == 0:
+        raise ProbeSetupError(f"{setup.name}: train_data yielded no batches; expected an "
+                              "iterable of (inputs, targets) batches")
+    state.phase = "first batch"
+    progress("first batch", 0, 1)
+    with clock.phase("first_batch"):
+        seed_everything(options.seed + 2)
+        ok = _first_batch(ctx, scan, val_scan)
+    if not ok:
+        return
+    _train_and_experiments(state, ctx, progress)
+
+
+def _first(val_scan: data_col.DataScan) -> list[Any]:
+    return list(val_scan.reservoir)
+
+
+def _scan(ctx: ProbeContext, data: Any, seconds: float, max_samples: int = 20000,
+          keep: int = 8) -> data_col.DataScan:
+    stream = data if isinstance(data, BatchStream) else ctx.train
+    model = ctx.fresh_model() if ctx.setup.step is not None else None
+    return data_col.scan(stream, step=ctx.setup.step, model=model, max_samples=max_samples,
+                         seconds=max(seconds, 0.5), keep=keep,
+                         rng=np.random.default_rng(ctx.options.seed))
+
+
+def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
+                 val_scan: data_col.DataScan | None) -> bool:
+    """Trace, loss kind, task, data facts and the initial loss. False when the user's code
+    raised (the error is recorded and training is skipped)."""
+    obs = ctx.obs
+    batch = ctx.on_device(scan.first_batch)
+    try:
+        outputs, targets, tracer = structure.trace_forward(ctx, batch)
+        structure.observe_structure(ctx, tracer, ctx.pristine)
+        task = structure.observe_loss(ctx, outputs, targets, scan.all_targets())
+    except ProbeSetupError:
+        raise
+    except Exception as exc:
+        _record_error(ctx, exc, "first forward pass")
+        _data_facts_without_task(ctx, scan)
+        return False
+    ctx.task = task
+    with quiet_analysis():
+        data_col.observe_data(scan, task, obs.get("model.param_count"), obs,
+                              ctx.structure.input_layout)
+        if val_scan is not None and val_scan.batches:
+            data_col.observe_val_shift(scan, val_scan, task, obs, ctx.structure.input_layout)
+    try:
+        first_batches = [scan.first_batch] + [b for b in scan.reservoir[:3]
+                                              if b is not scan.first_batch]
+        structure.observe_initial_loss(ctx, structure.initial_loss(ctx, first_batches), task)
+        reduction = structure.loss_reduction(ctx, scan.first_batch)
+        if reduction:
+            obs.set("training.loss_reduction", reduction)
+    except Exception as exc:
+        _record_error(ctx, exc, "initial loss")
+        return False
+    return True
+
+
+def _data_facts_without_task(ctx: ProbeContext, scan: data_col.DataScan) -> None:
+    """When the first forward fails the task is unknown; input facts are still measurable."""
+    with quiet_analysis():
+        data_col._input_facts(scan, ctx.obs, ctx.structure.input_layout)
+        n = scan.dataset_len or scan.samples
+        ctx.obs.set("data.num_samples", n)
+        ctx.obs.set("data.batch_size", scan.batch_size)
+
+
+def _record_error(ctx: ProbeContext, exc: BaseException, where: str) -> None:
+    if ctx.obs.get("runtime.error") not in (None, "none"):
+        return
+    ctx.obs.set("runtime.error", classify_error(exc))
+    ctx.obs.set("runtime.error_message", error_message(exc))
+    ctx.obs.details["runtime_error_phase"] = where
+
+
+def _train_and_experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None:
+    """The phases that run the user's code many times; an error escaping any of them is
+    recorded as the runtime error (the first one wins) and ends the run."""
+    try:
+        _experiments(state, ctx, progress)
+    except ProbeSetupError:
+        raise
+    except Exception as exc:
+        _record_error(ctx, exc, state.phase)
+
+
+def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None:
+    clock, options, obs = state.clock, state.options, ctx.obs
+    reset_peak(ctx.device)
+    state.phase = "training"
+    rec = None
+    with clock.phase("training"):
+        seed_everything(options.seed + 3)
+        rec = training.run_training(ctx, clock.share("training", list(SHARES)), progress)
+        with quiet_analysis():
+            training.observe_training(rec, ctx)
+        if rec.error is not None:
+            ctx.obs.details["runtime_error_phase"] = "training"
+        obs.set("perf.peak_memory_mb", peak_memory_mb(ctx.device))
+    if rec.first_nonfinite_step is not None or rec.grad_nonfinite_step is not None:
+        state.phase = "nan localisation"
+        with clock.phase("nonfinite"):
+            seed_everything(options.seed + 4)
+            try:
+                nonfinite.localize(ctx, rec)
+            except Exception as exc:  # localisation is best effort
+                obs.details["nonfinite_localisation_error"] = error_message(exc)
+    with clock.phase("wiring"):
+        wiring.observe_wiring(ctx, state.setup.model, state.setup.optimizer, rec)
+        wiring.observe_symmetry(ctx, rec)
+    rec.model = rec.optimizer = None  # free memory before the experiments
+    if rec.error is not None or rec.steps == 0:
+        return
+    state.phase = "lr range test"
+    with clock.phase("lr_range"):
+        seed_everything(options.seed + 5)
+        progress("lr range test", 0, 1)
+        step_ms = obs.get("perf.step_ms")
+        lr = lr_range_test(ctx, max(clock.share("lr_range", ["lr_range", "overfit"]), 0.5),
+                           step_seconds=step_ms / 1000 if step_ms else None)
+        with quiet_analysis():
+            observe_lr_range(ctx, lr)
+    state.phase = "overfit test"
+    with clock.phase("overfit"):
+        seed_everything(options.seed + 6)
+        batch = ctx.train_eval_batches[0] if ctx.train_eval_batches else None
+        if batch is not None:
+            progress("overfit test", 0, 1)
+            res = overfit.overfit_test(ctx, batch, max(clock.share("overfit", ["overfit"]), 0.5),
+                                       fallback_lr=lr.suggested)
+            overfit.observe_overfit(ctx, res)
+
+
+@contextmanager
+def quiet_analysis() -> Iterator[None]:
+    """The probe's own numerics must not add to the user's warning count."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+_OWN = ("Anomaly Detection has been enabled", "Error detected in")
+
+
+def _finish(state: RunState) -> None:
+    obs = state.obs
+    if obs.get("runtime.error") is None:
+        obs.set("runtime.error", "none")
+    seen: dict[str, dict[str, Any]] = {}
+    for w in state.captured:
+        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            continue
+        text = str(w.message)
+        if any(text.startswith(o) for o in _OWN):
+            continue
+        key = f"{w.category.__name__}:{re.sub(r'[0-9]+', '#', text)}"
+        if key not in seen:
+            seen[key] = {"category": w.category.__name__, "message": text[:500],
+                         "where": f"{w.filename}:{w.lineno}", "count": 0}
+        seen[key]["count"] += 1
+    obs.warnings = list(seen.values())
+    obs.set("runtime.warning_count", len(seen))
+    if any("target size" in w["message"] and "different to the input size" in w["message"]
+           for w in obs.warnings):
+        obs.set("wiring.target_shape_mismatch", True)
+    obs.details["device"] = describe(state.device) if state.device is not None else None
+    obs.details["timings"] = dict(state.clock.timings)
+    obs.details["timings"]["total"] = round(sum(state.clock.timings.values()), 3)

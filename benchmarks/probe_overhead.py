@@ -1,0 +1,131 @@
+"""Overhead of the probe's instrumentation, and the end-to-end time of `advisor demo`.
+
+For an MLP and a CNN of about 1M parameters, the time per training step of a plain PyTorch loop
+is compared with the probe's instrumented training run (per-step loss and gradient norms, sampled
+activation statistics and update ratios) on the same model, data and optimizer. Goal: ratio <= 1.3
+for the CNN. Then `advisor demo` is timed end to end (goal: < 20 s on two CPU cores).
+
+Run: .venv/bin/python benchmarks/probe_overhead.py [--steps N] [--no-demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from advisor.probe.batches import BatchStream  # noqa: E402
+from advisor.probe.collectors.training import run_training  # noqa: E402
+from advisor.probe.context import ProbeContext, ProbeOptions, Structure  # noqa: E402
+from advisor.probe.facts import Observations  # noqa: E402
+from advisor.probe.setup import coerce_setup  # noqa: E402
+from advisor.probe.state import OptimizerRecipe, copy_model  # noqa: E402
+from advisor.probe.trace import ForwardTrace  # noqa: E402
+
+
+def mlp() -> tuple[nn.Module, DataLoader]:
+    model = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                          nn.Linear(512, 10))
+    x, y = torch.randn(4096, 256), torch.randint(0, 10, (4096,))
+    return model, DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
+
+
+def cnn() -> tuple[nn.Module, DataLoader]:
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128 * 4 * 4, 384), nn.ReLU(), nn.Linear(384, 10))
+    x, y = torch.randn(2048, 3, 32, 32), torch.randint(0, 10, (2048,))
+    return model, DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+
+
+def plain_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    times: list[float] = []
+    it = iter(loader)
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        try:
+            x, y = next(it)
+        except StopIteration:
+            it = iter(loader)
+            x, y = next(it)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def probe_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    setup = coerce_setup({"model": model, "train_data": loader, "loss_fn": nn.CrossEntropyLoss(),
+                          "optimizer": opt}, "benchmark")
+    ctx = ProbeContext(setup, ProbeOptions(steps=steps, budget=1e9), torch.device("cpu"),
+                       copy_model(model, torch.device("cpu")),
+                       OptimizerRecipe.from_setup(opt, model), Observations(),
+                       BatchStream(loader))
+    x, _ = next(iter(loader))
+    tracer = ForwardTrace()
+    with tracer:
+        ctx.fresh_model()(x[:4])
+    ctx.structure = Structure(activation_sites=tracer.activation_sites())
+    rec = run_training(ctx, seconds=1e9, steps=steps)
+    return rec.step_times
+
+
+def compare(name: str, build, steps: int, repeats: int) -> float:
+    ratios = []
+    for r in range(repeats):
+        torch.manual_seed(r)
+        model, loader = build()
+        plain = plain_loop(model, loader, steps)
+        probed = probe_loop(model, loader, steps)
+        p, q = statistics.mean(plain[5:]), statistics.mean(probed[5:])
+        ratios.append(q / p)
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{name:4} ({params / 1e6:.2f}M params) run {r + 1}: plain {1000 * p:7.2f} ms/step, "
+              f"instrumented {1000 * q:7.2f} ms/step, ratio {q / p:.3f}")
+    best = statistics.median(ratios)
+    print(f"{name:4} median ratio {best:.3f}")
+    return best
+
+
+def demo_time() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "advisor.cli", "demo", "--quiet"], cwd=ROOT,
+                   check=False, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-demo", action="store_true")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    compare("MLP", mlp, args.steps, args.repeats)
+    ratio = compare("CNN", cnn, args.steps, args.repeats)
+    print(f"CNN overhead goal <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'}")
+    if not args.no_demo:
+        t = demo_time()
+        print(f"advisor demo end to end: {t:.1f} s (goal < 20 s): {'met' if t < 20 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

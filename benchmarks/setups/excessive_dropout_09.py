@@ -1,0 +1,27 @@
+"""Fault: Dropout(p=0.9) after every hidden layer drops 90% of the units, so the training signal is
+mostly noise and the model barely learns.
+"""
+
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def setup():
+    torch.manual_seed(34)
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x, dtype=torch.float32)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-3)
+    y = torch.tensor(y, dtype=torch.long)
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.9),
+                          nn.Linear(128, 128), nn.ReLU(), nn.Dropout(0.9),
+                          nn.Linear(128, 10))
+    loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True,
+                        generator=torch.Generator().manual_seed(34))
+    return {
+        "model": model,
+        "train_data": loader,
+        "loss_fn": nn.CrossEntropyLoss(),
+        "optimizer": torch.optim.Adam(model.parameters(), lr=1e-3),
+    }
