@@ -99,7 +99,8 @@ def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         stderr = err + f"\ntimed out after {args.timeout:.0f} s"
     elapsed = time.perf_counter() - t0
-    result = {"rc": rc, "time": elapsed, "failure": None, "diagnoses": [], "partial": None}
+    result = {"rc": rc, "time": elapsed, "failure": None, "diagnoses": [], "partial": None,
+              "steps": None}
     if rc not in (0, 1) or not report_path.exists():
         result["failure"] = f"rc={rc}: {last_line(stderr) or 'no report written'}"
         return result
@@ -109,6 +110,11 @@ def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
         result["failure"] = f"rc={rc}: unreadable report ({exc})"
         return result
     result["partial"] = report.get("partial")
+    details = (report.get("observations") or {}).get("details") or {}
+    steps = details.get("training_steps")
+    if steps is None:
+        steps = len((report.get("series") or {}).get("loss") or []) or None
+    result["steps"] = steps
     diags = [d for d in report.get("diagnoses", []) if d.get("severity") in SEVERITY_RANK]
     # errors first, then by certainty (the engine's order; re-sorted stably to be sure)
     diags.sort(key=lambda d: (SEVERITY_RANK[d["severity"]], -float(d.get("certainty", 0))))
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     tmpdir = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
     width = max(len(n) for n in cases)
     header = (f"{'case':<{width}}  {'expected':<44}  "
-              f"{'top-3 warnings/errors (! = error)':<70}  {'verdict':<13}  time")
+              f"{'top-3 warnings/errors (! = error)':<70}  {'verdict':<13}  steps   time")
     print(header)
     print("-" * len(header))
     rows = []
@@ -159,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             found = fmt_diags(result["diagnoses"], args.top)
         if result.get("partial"):
             found += " [partial]"
-        print(f"{name:<{width}}  {expected:<44}  {found:<70}  {v:<13}  {result['time']:5.1f}s",
-              flush=True)
+        steps = "-" if result["steps"] is None else str(result["steps"])
+        print(f"{name:<{width}}  {expected:<44}  {found:<70}  {v:<13}  {steps:>5}  "
+              f"{result['time']:5.1f}s", flush=True)
         rows.append((name, case, result, v))
 
     broken = [r for r in rows if not r[1]["healthy"]]

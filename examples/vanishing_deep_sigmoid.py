@@ -12,7 +12,7 @@ def setup():
     torch.manual_seed(4)
     train, val = digits()
     layers = []
-    for i in range(12):
+    for _ in range(12):
         layers += [nn.Linear(64, 64), nn.Sigmoid()]
     model = nn.Sequential(*layers, nn.Linear(64, 10))
     return {

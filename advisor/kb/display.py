@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from advisor.engine.evaluate import describe_test
@@ -33,9 +34,34 @@ def condition_lines(cond: Condition, indent: str = "") -> list[str]:
     return [f"{indent}conclusion {cond.rule}"]
 
 
+_LIST_ITEM = re.compile(r"\s*(?:[-*\u2022]|\d+[.)])\s")
+
+
+def paragraphs(text: str) -> list[str]:
+    """Text as rule authors write it in a YAML `|` block, ready to wrap to another width.
+
+    A line break inside a paragraph is only the author's wrapping, so the lines are joined;
+    a list item starts a new line; a blank line between paragraphs is kept as "".
+    """
+    out: list[str] = []
+    current: list[str] = []
+    for line in text.strip().splitlines():
+        if not line.strip() or _LIST_ITEM.match(line):
+            if current:
+                out.append(" ".join(current))
+                current = []
+            if not line.strip():
+                out.append("")
+                continue
+        current.append(line.strip())
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
 def _para(text: str, indent: str = "  ") -> str:
     return "\n".join(textwrap.fill(p, 78, initial_indent=indent, subsequent_indent=indent)
-                     for p in text.strip().split("\n") if p.strip())
+                     for p in paragraphs(text) if p)
 
 
 def rule_text(kb: KnowledgeBase, rule: Rule) -> str:

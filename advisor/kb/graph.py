@@ -56,10 +56,9 @@ def rule_order(kb: KnowledgeBase, g: nx.DiGraph | None = None) -> list[str]:
 
 def check_graph(kb: KnowledgeBase) -> list[Problem]:
     g = build_graph(kb)
-    try:
+    cycle = None
+    if not nx.is_directed_acyclic_graph(g):  # ten times faster than looking for a cycle
         cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        cycle = None
     if cycle:
         rules = [g.nodes[a]["name"] for a, _ in cycle if g.nodes[a]["kind"] == RULE]
         first = kb.rules[rules[0]]

@@ -104,8 +104,8 @@ def plots(report: ProbeReport) -> list[str]:
                              ylabel="gradient L2 norm", logy=True))
     lr = s.get("lr_range") or {}
     if lr.get("lr"):
-        series = {"loss": list(zip(lr["lr"], lr.get("loss") or [])),
-                  "smoothed": list(zip(lr["lr"], lr.get("smoothed") or []))}
+        series = {"loss": list(zip(lr["lr"], lr.get("loss") or [], strict=False)),
+                  "smoothed": list(zip(lr["lr"], lr.get("smoothed") or [], strict=False))}
         marks = {"suggested": report.fact("lr_range.suggested_lr"),
                  "yours": report.fact("optim.lr")}
         out.append(line_plot(series, title="Learning-rate range test", xlabel="learning rate",

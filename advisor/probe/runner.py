@@ -128,7 +128,7 @@ def _phases(state: RunState, progress: Progress) -> None:
         if ctx.val is not None:
             val_scan = _scan(ctx, ctx.val, min(SCAN_MAX / 2, SCAN_SHARE * options.budget / 2),
                              max_samples=5000, keep=8)
-            ctx.val_batches = _first(val_scan)
+            ctx.val_batches = list(val_scan.reservoir)
         ctx.train_eval_batches = list(scan.reservoir)
     if scan.batches == 0:
         raise ProbeSetupError(f"{setup.name}: train_data yielded no batches; expected an "
@@ -141,10 +141,6 @@ def _phases(state: RunState, progress: Progress) -> None:
     if not ok:
         return
     _train_and_experiments(state, ctx, progress)
-
-
-def _first(val_scan: data_col.DataScan) -> list[Any]:
-    return list(val_scan.reservoir)
 
 
 def _scan(ctx: ProbeContext, data: Any, seconds: float, max_samples: int = 20000,
@@ -194,7 +190,7 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
 def _data_facts_without_task(ctx: ProbeContext, scan: data_col.DataScan) -> None:
     """When the first forward fails the task is unknown; input facts are still measurable."""
     with quiet_analysis():
-        data_col._input_facts(scan, ctx.obs, ctx.structure.input_layout)
+        data_col.input_facts(scan, ctx.obs, ctx.structure.input_layout)
         n = scan.dataset_len or scan.samples
         ctx.obs.set("data.num_samples", n)
         ctx.obs.set("data.batch_size", scan.batch_size)

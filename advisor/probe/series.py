@@ -64,11 +64,11 @@ def loss_shape(losses: Sequence[float], initial: float | None = None,
 
     early = level (lower quartile) of the first 10 % of steps (3 to 10 steps), or the loss
     before training (`initial`) when that is lower (a loss that shot up in the first steps is
-    measured from where it started); late = level of the last 20 % (at least 3 steps). A change counts when
-    a Mann-Whitney test between the two windows agrees (z > 1.645), so heavy-tailed batch losses
-    do not make a trend. Tests in order: nonfinite (a NaN/Inf loss); diverging (late 25 %
-    above early, or back up to 3x the lowest level reached, giving back over a quarter of the
-    gain);
+    measured from where it started); late = level of the last 20 % (at least 3 steps). A change
+    counts when a Mann-Whitney test between the two windows agrees (z > 1.645), so heavy-tailed
+    batch losses do not make a trend. Tests in order: nonfinite (a NaN/Inf loss); diverging
+    (late 25 % above early, or back up to 3x the lowest level reached, giving back over a
+    quarter of the gain);
     decreasing (at least 5 % lower; runs under 30 steps need 30 % instead of the test);
     oscillating (the loss scatters around its trend more than twice as much as it scatters
     across batches at fixed weights, `batch_noise`, i.e. more than minibatch noise explains,

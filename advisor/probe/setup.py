@@ -211,8 +211,7 @@ def _where(exc: BaseException, path: str | None) -> str:
     chosen = None
     for frame in frames:
         name = str(Path(frame.filename).resolve()) if frame.filename else ""
-        if path and name == str(Path(path).resolve()):
-            chosen = frame
-        elif not path and not name.startswith(here) and "importlib" not in name:
+        if (path and name == str(Path(path).resolve())) or (
+                not path and not name.startswith(here) and "importlib" not in name):
             chosen = frame
     return f" at {chosen.filename}:{chosen.lineno}" if chosen else ""

@@ -53,10 +53,8 @@ class GlobalState:
         random.setstate(self.python)
         np.random.set_state(self.numpy)
         torch.set_rng_state(self.torch)
-        if self.cuda is not None:
+        if self.cuda is not None:  # None: CUDA was not in use before the probe
             torch.cuda.set_rng_state_all(self.cuda)
-        elif torch.cuda.is_available() and torch.cuda.is_initialized():
-            pass  # cuda was first initialised by the probe: nothing of the user's to restore
         if self.mps is not None:  # pragma: no cover - MPS only
             torch.mps.set_rng_state(self.mps)
         torch.set_grad_enabled(self.grad_enabled)
@@ -143,7 +141,8 @@ class OptimizerRecipe:
                     if id(p) in index:
                         refs.append(("model", index[id(p)]))
                     else:  # a tensor of another model: train a detached copy, never the original
-                        foreign.setdefault(id(p), p.detach().clone().requires_grad_(p.requires_grad))
+                        copy_ = p.detach().clone().requires_grad_(p.requires_grad)
+                        foreign.setdefault(id(p), copy_)
                         refs.append(("foreign", id(p)))
                 groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": refs})
             state = copy.deepcopy(optimizer.state_dict())
@@ -196,9 +195,6 @@ class OptimizerRecipe:
         if with_state and self.state is not None:
             opt.load_state_dict(copy.deepcopy(self.state))
         return opt
-
-    def optimizer_param_ids(self, model: torch.nn.Module, opt: torch.optim.Optimizer) -> set[int]:
-        return {id(p) for g in opt.param_groups for p in g["params"]}
 
 
 def _like(old: Any, value: float) -> Any:

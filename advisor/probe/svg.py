@@ -86,7 +86,7 @@ def line_plot(series: dict[str, Sequence[Point]], *, title: str, xlabel: str, yl
                  f'{escape(xlabel)}</text>')
     parts.append(f'<text x="14" y="{top + ph / 2}" text-anchor="middle" '
                  f'transform="rotate(-90 14 {top + ph / 2})">{escape(ylabel)}</text>')
-    for (name, pts), color in zip(data.items(), PALETTE * 10):
+    for (name, pts), color in zip(data.items(), PALETTE * 10, strict=False):
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
         if len(pts) == 1:
             x, y = pts[0]
@@ -102,7 +102,7 @@ def line_plot(series: dict[str, Sequence[Point]], *, title: str, xlabel: str, yl
             parts.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{top}" '
                          f'y2="{top + ph}" stroke="#555" stroke-dasharray="4 3"/>')
             parts.append(f'<text x="{sx(x) + 3:.1f}" y="{top + 12}">{escape(label)}</text>')
-    for i, (name, color) in enumerate(zip(data, PALETTE * 10)):
+    for i, (name, color) in enumerate(zip(data, PALETTE * 10, strict=False)):
         lx = left + (i % 3) * (pw / 3)
         ly = height + 18 * (i // 3) + 4
         parts.append(f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="3" fill="{color}"/>')

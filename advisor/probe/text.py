@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from advisor.probe.report import ProbeReport
 
 KEY_FACTS = (
-    ("task.kind", "task"), ("loss_fn.kind", "loss"), ("model.final_activation", "output activation"),
+    ("task.kind", "task"), ("loss_fn.kind", "loss"),
+    ("model.final_activation", "output activation"),
     ("model.param_count", "trainable parameters"), ("data.num_samples", "training samples"),
     ("optim.kind", "optimizer"), ("optim.lr", "learning rate"),
     ("loss.initial", "initial loss"), ("loss.initial_vs_chance", "initial loss / chance"),

@@ -7,6 +7,7 @@ import textwrap
 from typing import Any
 
 from advisor.engine.result import Conclusion, DiagnosisResult
+from advisor.kb.display import paragraphs
 
 REPORT_SCHEMA = "advisor-diagnosis/1"
 WIDTH = 80
@@ -24,7 +25,7 @@ def render_json(result: DiagnosisResult) -> str:
 
 def _wrap(text: str, indent: str) -> list[str]:
     out = []
-    for para in text.strip().split("\n"):
+    for para in paragraphs(text):  # the author's line breaks reflowed to this width
         out += textwrap.wrap(para, WIDTH, initial_indent=indent, subsequent_indent=indent) or [""]
     return out
 

@@ -25,5 +25,5 @@ def setup():
         "train_data": train,
         "val_data": val,
         "loss_fn": nn.CrossEntropyLoss(),
-        "optimizer": torch.optim.Adam(model.parameters(), lr=1e-2),
+        "optimizer": torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
     }

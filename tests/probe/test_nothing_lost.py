@@ -36,11 +36,11 @@ def assert_same(before, after):
         assert torch.equal(before["params"][k], after["params"][k]), k
     assert before["training"] == after["training"]
     assert before["requires_grad"] == after["requires_grad"]
-    for a, b in zip(before["grads"], after["grads"]):
+    for a, b in zip(before["grads"], after["grads"], strict=True):
         assert (a is None and b is None) or torch.equal(a, b)
     _same_state_dict(before["optimizer"], after["optimizer"])
     assert before["python"] == after["python"]
-    for a, b in zip(before["numpy"], after["numpy"]):
+    for a, b in zip(before["numpy"], after["numpy"], strict=True):
         assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
     assert torch.equal(before["torch"], after["torch"])
     assert torch.equal(before["loader"], after["loader"])
@@ -125,7 +125,8 @@ def test_cuda_rng_state_untouched_when_available():
     setup = small_setup()
     state = torch.cuda.get_rng_state_all()
     advisor.probe(**setup, **FAST)
-    assert all(torch.equal(a, b) for a, b in zip(state, torch.cuda.get_rng_state_all()))
+    after = torch.cuda.get_rng_state_all()
+    assert all(torch.equal(a, b) for a, b in zip(state, after, strict=True))
 
 
 def test_same_setup_and_seed_give_same_diagnoses():

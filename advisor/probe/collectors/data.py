@@ -279,7 +279,7 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
     obs.details["data_scan"] = {"batches": scan_.batches, "samples": scan_.samples,
                                 "complete_epoch": scan_.complete,
                                 "seconds": round(scan_.seconds, 3)}
-    _input_facts(scan_, obs, input_layout)
+    input_facts(scan_, obs, input_layout)
     targets = scan_.all_targets()
     if targets is None:
         return
@@ -293,7 +293,8 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
     obs.set("data.labels_constant", bool(_constant(targets)))
 
 
-def _input_facts(scan_: DataScan, obs: Observations, layout: str) -> None:
+def input_facts(scan_: DataScan, obs: Observations, layout: str) -> None:
+    """Per-feature input statistics: largest |mean|, largest std, smallest non-zero std."""
     if scan_.input_nonfinite:
         obs.note("The training inputs contain NaN or Inf values.")
         obs.details["input_nonfinite"] = True
@@ -485,9 +486,9 @@ def labels_inconsistent(scan_: DataScan, targets: torch.Tensor,
     t = targets.detach().float()
     if task.class_indices and bool((t != t.round()).any()):
         return (True, 1.0), "fractional values in class-index targets"
-    if task.kind in ("binary", "multilabel") and not task.class_indices:
-        if bool(((t < 0) | (t > 1)).any()):
-            return (True, 1.0), "targets outside [0, 1] for a binary loss"
+    if task.kind in ("binary", "multilabel") and not task.class_indices \
+            and bool(((t < 0) | (t > 1)).any()):
+        return (True, 1.0), "targets outside [0, 1] for a binary loss"
     conflict = duplicate_conflicts(scan_)
     if conflict is not None and conflict >= 0.02:
         return (True, 0.9), f"{conflict:.1%} of the samples share an input with another label"

@@ -89,7 +89,7 @@ def module_dropout_after_relu(model: nn.Module) -> bool:
     """A Dropout module directly after a ReLU module in the module order."""
     leaves = [m for m in model.modules() if not list(m.children())]
     return any(isinstance(a, (nn.ReLU, nn.ReLU6)) and isinstance(b, DROPOUTS)
-               for a, b in zip(leaves, leaves[1:]))
+               for a, b in zip(leaves, leaves[1:], strict=False))
 
 
 # ------------------------------------------------------------------------- initialisation

@@ -90,15 +90,15 @@ def _inputs_nonfinite(batch: Any) -> bool:
 
 def _forward_origin(ctx: ProbeContext, model: nn.Module, batch: Any) -> tuple[str | None,
                                                                               str | None]:
-    first: list[str] = []
+    """The deepest module that turned finite inputs into a non-finite output (hooks complete
+    inner modules first), and the first such torch op. The root counts too, for functional
+    code in its own forward; it is named by its class."""
+    origins: list[str] = []
     handles = []
     for name, module in model.named_modules():
-        if list(module.children()) and name:
-            continue  # leaves (and the root, for functional code in its forward)
-
         def hook(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
-            if not first and _nonfinite(out):
-                first.append(name or type(mod).__name__)
+            if not origins and _nonfinite(out) and not _nonfinite(args):
+                origins.append(name or type(mod).__name__)
         handles.append(module.register_forward_hook(hook))
     tracer = FirstNonfiniteOp()
     try:
@@ -109,7 +109,7 @@ def _forward_origin(ctx: ProbeContext, model: nn.Module, batch: Any) -> tuple[st
     finally:
         for h in handles:
             h.remove()
-    return (first[0] if first else None), tracer.op
+    return (origins[0] if origins else None), tracer.op
 
 
 def _backward_origin(ctx: ProbeContext, model: nn.Module, batch: Any) -> dict[str, Any] | None:

@@ -53,6 +53,10 @@ def overfit_test(ctx: ProbeContext, batch: Any, seconds: float,
     if result.passed or result.error is not None or time.perf_counter() > deadline:
         return result
     user_lr = ctx.obs.get("optim.lr")
+    if fallback_lr is None and ctx.obs.get("optim.kind") in ("adam", "adamw") and user_lr:
+        fallback_lr = 1e-3 if not 1 / 3 < user_lr / 1e-3 < 3 else None
+        if fallback_lr is None:
+            return result  # Adam near 1e-3 already: nothing better to try
     if fallback_lr is not None and user_lr and 1 / 3 < user_lr / fallback_lr < 3:
         return result  # the user's rate is already about the suggested one
     if fallback_lr is not None:
@@ -90,7 +94,7 @@ def _attempt(ctx: ProbeContext, batch: Any, recipe: OptimizerRecipe, max_steps: 
                 res.accuracy = accuracy(outputs, targets, ctx.task, ctx.structure.final_activation)
                 res.loss_ratio = _ratio(res.losses, first)
                 done = res.loss_ratio is not None and res.loss_ratio <= PASS_RATIO
-                if done or time.perf_counter() > deadline:
+                if done or _stalled(res.losses) or time.perf_counter() > deadline:
                     break
             loss.backward()
             opt.step()
@@ -102,6 +106,16 @@ def _attempt(ctx: ProbeContext, batch: Any, recipe: OptimizerRecipe, max_steps: 
     stopped_nonfinite = bool(res.losses) and not math.isfinite(res.losses[-1])
     res.conclusive = res.passed or stopped_nonfinite or len(res.losses) >= MIN_STEPS
     return res
+
+
+def _stalled(losses: list[float], window: int = 50) -> bool:
+    """After MIN_STEPS steps: the best loss of the last `window` steps is within 1 % of the
+    best before them, so more steps will not change the verdict."""
+    if len(losses) < max(MIN_STEPS, 2 * window):
+        return False
+    before = min(losses[:-window])
+    recent = min(losses[-window:])
+    return recent > before - 0.01 * abs(before)
 
 
 def _ratio(losses: list[float], first: float | None) -> float | None:
