@@ -197,19 +197,8 @@ def observations(kb: KnowledgeBase, fraction: float = 0.1, seed: int = 3) -> dic
 # --------------------------------------------------------------------------- measuring
 
 clock = time.process_time
-
-
-def best_of(fn: Callable[[], Any], repeat: int, number: int = 1) -> float:
-    """The best of `repeat` timings of `number` calls, per call, in seconds (as timeit advises:
-    the others measure what else the machine was doing)."""
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = clock()
-        for _ in range(number):
-            fn()
-        times.append((clock() - start) / number)
-    return min(times)
+ROUNDS = 15  # rounds of diagnose / next question, each a batch of CALLS calls per base
+CALLS = 3
 
 
 def calibration() -> float:
@@ -222,26 +211,44 @@ def calibration() -> float:
     return clock() - start
 
 
-def measure(label: str, load: Callable[[], KnowledgeBase], load_repeat: int) -> dict[str, float]:
-    times = []
-    kb = None
-    for _ in range(load_repeat):
-        start = clock()
-        kb = load()
-        times.append(clock() - start)
-    assert kb is not None
-    engine = Engine(kb)
-    facts = observations(kb)
-    result = engine.diagnose(facts)
-    question = engine.next_question(facts)
-    print(f"  {label}: {len(kb.rules)} rules, {len(kb.facts)} facts, {len(facts)} observed, "
-          f"{len(result.diagnoses)} diagnoses, next question: "
-          f"{question.fact.name if question else None}", flush=True)
-    return {
-        "load + validate": min(times),
-        "diagnose": best_of(lambda: engine.diagnose(facts), repeat=9, number=3),
-        "next question": best_of(lambda: engine.next_question(facts), repeat=9, number=3),
-    }
+def _timed(fn: Callable[[], Any], number: int = 1) -> float:
+    start = clock()
+    for _ in range(number):
+        fn()
+    return (clock() - start) / number
+
+
+def measure(loaders: dict[str, tuple[Callable[[], KnowledgeBase], int]]) -> dict[str, dict]:
+    """Best times per base. The bases are measured in turn, round after round, so that a busy
+    moment of the machine does not fall on one base only and skew the ratios."""
+    best: dict[str, dict[str, float]] = {label: {} for label in loaders}
+    kbs: dict[str, KnowledgeBase] = {}
+
+    def keep(label: str, metric: str, seconds: float) -> None:
+        best[label][metric] = min(seconds, best[label].get(metric, seconds))
+
+    for round_ in range(max(repeat for _, repeat in loaders.values())):
+        for label, (load, repeat) in loaders.items():
+            if round_ < repeat:
+                kbs.pop(label, None)  # one copy at a time in memory
+                start = clock()
+                kbs[label] = load()
+                keep(label, "load + validate", clock() - start)
+    engines = {label: Engine(kb) for label, kb in kbs.items()}
+    facts = {label: observations(kb) for label, kb in kbs.items()}
+    for label, engine in engines.items():
+        result = engine.diagnose(facts[label])
+        question = engine.next_question(facts[label])
+        print(f"  {label}: {len(engine.kb.rules)} rules, {len(engine.kb.facts)} facts, "
+              f"{len(facts[label])} observed, {len(result.diagnoses)} diagnoses, next question: "
+              f"{question.fact.name if question else None}", flush=True)
+    for _ in range(ROUNDS):
+        for label, engine in engines.items():
+            observed = facts[label]
+            keep(label, "diagnose", _timed(lambda e=engine, f=observed: e.diagnose(f), CALLS))
+            keep(label, "next question",
+                 _timed(lambda e=engine, f=observed: e.next_question(f), CALLS))
+    return best
 
 
 def _load_average() -> tuple[float, ...]:
@@ -264,20 +271,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the 10,000-rule base")
     args = parser.parse_args(argv)
 
-    results: dict[str, dict[str, float]] = {}
-    print("measuring CPU time, best of 9 x 3 calls (load: best of 3, 10k: best of 2)")
-    results["builtin"] = measure("builtin", lambda: load_kb(use_env=False), load_repeat=3)
+    print(f"measuring CPU time: best of {ROUNDS} rounds of {CALLS} calls; loading: best of 3 "
+          "(10k: of 2); the bases take turns")
     sizes = [("1k", 1000)] + ([] if args.quick else [("10k", 10000)])
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as tmp:
+        loaders: dict[str, tuple[Callable[[], KnowledgeBase], int]] = {
+            "builtin": (lambda: load_kb(use_env=False), 3)}
         for label, n in sizes:
             directory = Path(tmp) / label
             directory.mkdir()
             generate(n, directory)
-
-            def load(d: Path = directory) -> KnowledgeBase:
-                return load_kb([d], builtin=False, use_env=False)
-
-            results[label] = measure(label, load, load_repeat=2 if n > 1000 else 3)
+            loaders[label] = (lambda d=directory: load_kb([d], builtin=False, use_env=False),
+                              2 if n > 1000 else 3)
+        results = measure(loaders)
 
     metrics = ["load + validate", "diagnose", "next question"]
     columns = list(results)

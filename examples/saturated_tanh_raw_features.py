@@ -1,6 +1,6 @@
 """Broken: raw breast-cancer features (areas in the hundreds and thousands) fed to a tanh MLP:
 the hidden units sit at +-1 and the network cannot learn.
-Expected: saturated_activations, unnormalized_inputs."""
+Expected: saturated_activations (unnormalized_inputs comes with it, ranked below the errors)."""
 
 import torch
 from sklearn.datasets import load_breast_cancer

@@ -20,10 +20,11 @@ __all__ = ["Conclusion", "DiagnosisResult", "Engine", "Explanation", "Question"]
 class Engine:
     """Reasons over one knowledge base; build it once and reuse it for many diagnoses."""
 
-    def __init__(self, kb: KnowledgeBase, threshold: float = THRESHOLD):
+    def __init__(self, kb: KnowledgeBase, threshold: float = THRESHOLD, *, graph: Any = None):
+        """`graph`: the rule graph (`advisor.kb.graph.build_graph(kb)`) if already built."""
         self.kb = kb
         self.threshold = threshold
-        self.index = RuleIndex.build(kb)
+        self.index = RuleIndex.build(kb, graph)
 
     def chain(self, facts: Mapping[str, Any]) -> ChainState:
         return chain(self.index, facts, self.threshold)

@@ -92,14 +92,16 @@ def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], s
     rows = index.cache.get("spread_rows")
     if rows is None:  # rules from the last to the first, with what this loop needs of each
         rows = [(pos, index.conclusion_of[pos], index.strength[pos], index.inputs_facts[pos],
-                 index.inputs_rules[pos]) for pos in range(len(index.order) - 1, -1, -1)]
+                 index.inputs_rules[pos],
+                 len(index.inputs_facts[pos]) + len(index.inputs_rules[pos]))
+                for pos in range(len(index.order) - 1, -1, -1)]
         index.cache["spread_rows"] = rows
     # this loop visits every rule: keep what it touches in locals
     premise, known = state.premise, state.facts
     evidence, ruled_out = state.evidence, state.ruled_out
     candidates = index.askable - skip
     importance_of = importance.get
-    for pos, conclusion, strength, facts, refs in rows:
+    for pos, conclusion, strength, facts, refs, inputs in rows:
         weight = importance_of(conclusion, 0.0)
         if weight <= 0:
             continue
@@ -110,9 +112,10 @@ def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], s
             refs = [r for r in refs if r not in evidence and r not in ruled_out]
             if not facts and not refs:
                 continue
+            inputs = len(facts) + len(refs)
         # else never evaluated, so nothing it uses is known: forward chaining evaluates every
         # rule that an observation or a decided conclusion reaches
-        share = weight * strength / (len(facts) + len(refs))
+        share = weight * strength / inputs
         for name in facts:
             if name not in candidates:
                 continue

@@ -74,6 +74,54 @@ def evaluate(cond: Condition, facts: Observations, conclusion: ConclusionLookup)
     return negation(evaluate(cond.part, facts, conclusion))
 
 
+Premise = Callable[[Observations, ConclusionLookup], "float | None"]
+
+
+def compile_condition(cond: Condition) -> Premise:
+    """`evaluate` specialised to one condition: a closure that gives exactly what
+    `evaluate(cond, facts, conclusion)` gives, without walking the tree each time."""
+    if isinstance(cond, FactTest):
+        name = cond.fact
+        ops = tuple((_OPS[op], ref) for op, ref in cond.comparisons)
+        if len(ops) == 1:
+            [(op, ref)] = ops
+
+            def fact_test(facts: Observations, conclusion: ConclusionLookup) -> float | None:
+                observed = facts.get(name)
+                if observed is None:
+                    return None
+                value, cf = observed
+                try:
+                    holds = bool(op(value, ref))
+                except TypeError:
+                    return None
+                return cf if holds else -cf
+
+            return fact_test
+
+        def fact_tests(facts: Observations, conclusion: ConclusionLookup) -> float | None:
+            observed = facts.get(name)
+            if observed is None:
+                return None
+            value, cf = observed
+            try:
+                holds = all(op(value, ref) for op, ref in ops)
+            except TypeError:
+                return None
+            return cf if holds else -cf
+
+        return fact_tests
+    if isinstance(cond, RuleRef):
+        rule_id = cond.rule
+        return lambda facts, conclusion: conclusion(rule_id)
+    if isinstance(cond, (AllOf, AnyOf)):
+        parts = tuple(compile_condition(p) for p in cond.parts)
+        combine = conjunction if isinstance(cond, AllOf) else disjunction
+        return lambda facts, conclusion: combine([p(facts, conclusion) for p in parts])
+    part = compile_condition(cond.part)
+    return lambda facts, conclusion: negation(part(facts, conclusion))
+
+
 @dataclass
 class Trace:
     """One node of a condition's evaluation, for "how was this concluded"."""

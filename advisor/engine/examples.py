@@ -64,5 +64,6 @@ def run_examples(kb: KnowledgeBase, engine=None) -> list[ExampleOutcome]:
     return outcomes
 
 
-def example_problems(kb: KnowledgeBase) -> list[Problem]:
-    return [Problem(o.example.location, o.describe()) for o in run_examples(kb) if not o.passed]
+def example_problems(kb: KnowledgeBase, engine=None) -> list[Problem]:
+    return [Problem(o.example.location, o.describe())
+            for o in run_examples(kb, engine) if not o.passed]

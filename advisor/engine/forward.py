@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.engine.certainty import THRESHOLD, combine
-from advisor.engine.evaluate import Observations, evaluate
+from advisor.engine.evaluate import Observations
 from advisor.engine.index import RuleIndex
 from advisor.kb.semantics import normalize_observation
 
@@ -74,7 +74,7 @@ def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHO
     while agenda:
         pos = heapq.heappop(agenda)
         rule = index.order[pos]
-        cf = evaluate(rule.when, state.facts, conclusion)
+        cf = index.premises[pos](state.facts, conclusion)  # = evaluate(rule.when, ...)
         state.premise[pos] = cf
         if cf is None:
             continue
@@ -147,7 +147,7 @@ def rechain(index: RuleIndex, before: ChainState, name: str, value: Any,
     while agenda:
         pos = heapq.heappop(agenda)
         rule = index.order[pos]
-        state.premise[pos] = evaluate(rule.when, state.facts, conclusion)
+        state.premise[pos] = index.premises[pos](state.facts, conclusion)
         target = rule.conclusion
         settle(index, state, target, threshold)
         changed.add(target)

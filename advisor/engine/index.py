@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.engine.evaluate import Premise, compile_condition
 from advisor.kb.graph import rule_order
 from advisor.kb.model import KnowledgeBase, Rule, fact_names, rule_refs
 
@@ -27,17 +28,20 @@ class RuleIndex:
     diagnoses: list[Rule] = field(default_factory=list)
     diagnosis_rank: dict[str, int] = field(default_factory=dict)
     askable: frozenset[str] = frozenset()
+    premises: list[Premise] = field(default_factory=list)  # each rule's compiled condition
     cache: dict[str, Any] = field(default_factory=dict)  # derived data other modules keep here
 
     @classmethod
-    def build(cls, kb: KnowledgeBase) -> RuleIndex:
-        order = [kb.rules[rid] for rid in rule_order(kb)]
+    def build(cls, kb: KnowledgeBase, graph: Any = None) -> RuleIndex:
+        """`graph`: the rule graph of `kb` when the caller has built it already."""
+        order = [kb.rules[rid] for rid in rule_order(kb, graph)]
         index = cls(order=order, position={r.id: i for i, r in enumerate(order)})
         index.conclusion_of = [r.conclusion for r in order]
         index.strength = [abs(r.cf) for r in order]
         index.diagnoses = [r for r in kb.rules.values() if not r.concludes]
         index.diagnosis_rank = {r.id: i for i, r in enumerate(index.diagnoses)}
         index.askable = frozenset(n for n, f in kb.facts.items() if f.ask is not None)
+        index.premises = [compile_condition(r.when) for r in order]
         for i, rule in enumerate(order):
             facts = tuple(fact_names(rule.when))
             refs = tuple(rule_refs(rule.when))

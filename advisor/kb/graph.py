@@ -46,16 +46,21 @@ def build_graph(kb: KnowledgeBase) -> nx.DiGraph:
 def rule_order(kb: KnowledgeBase, g: nx.DiGraph | None = None) -> list[str]:
     """Rule ids in an order where every rule comes after the rules whose conclusions it uses.
 
-    Ties are broken by the order of the files, so evaluation is deterministic.
+    Ties are broken by the order of the files, so evaluation is deterministic. The order is
+    remembered in the graph `g` given, for the next caller with the same graph.
     """
+    if g is not None and "rule_order" in g.graph:
+        return list(g.graph["rule_order"])
     g = g if g is not None else build_graph(kb)
     position = {node(RULE, rid): i for i, rid in enumerate(kb.rules)}
     ordered = nx.lexicographical_topological_sort(g, key=lambda n: (position.get(n, -1), n))
-    return [g.nodes[n]["name"] for n in ordered if g.nodes[n]["kind"] == RULE]
+    order = [g.nodes[n]["name"] for n in ordered if g.nodes[n]["kind"] == RULE]
+    g.graph["rule_order"] = tuple(order)
+    return order
 
 
-def check_graph(kb: KnowledgeBase) -> list[Problem]:
-    g = build_graph(kb)
+def check_graph(kb: KnowledgeBase, g: nx.DiGraph | None = None) -> list[Problem]:
+    g = g if g is not None else build_graph(kb)
     cycle = None
     if not nx.is_directed_acyclic_graph(g):  # ten times faster than looking for a cycle
         cycle = nx.find_cycle(g)

@@ -113,16 +113,19 @@ def _load_kb(extra_dirs: Iterable[str | os.PathLike], builtin: bool, use_env: bo
         from advisor.kb.semantics import check_semantics
 
         problems += check_semantics(kb)
+    graph = None
     if not problems:
-        from advisor.kb.graph import check_graph
+        from advisor.kb.graph import build_graph, check_graph
 
-        graph_problems = check_graph(kb)
+        graph = build_graph(kb)
+        graph_problems = check_graph(kb, graph)
         problems += [p for p in graph_problems if p.level == "error"]
         kb.warnings = [p for p in graph_problems if p.level != "error"]
     if not problems and check_examples:
+        from advisor.engine import Engine
         from advisor.engine.examples import example_problems
 
-        problems += example_problems(kb)
+        problems += example_problems(kb, Engine(kb, graph=graph))  # the graph built above
     if problems:
         raise KBError(problems)
     return kb

@@ -51,26 +51,7 @@ def _position(mark: yaml.Mark | None) -> tuple[int, int]:
 
 
 # libyaml's parser is about ten times faster; the pure-Python one words its errors better.
-_FAST_LOADER: type | None = None
-if hasattr(yaml, "CSafeLoader"):
-
-    class _CachingCLoader(yaml.CSafeLoader):  # type: ignore[misc, name-defined]
-        """libyaml's loader; a scalar's implicit tag depends only on its text, so remember it."""
-
-        def __init__(self, stream: str):
-            super().__init__(stream)
-            self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
-
-        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-            if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
-                return super().resolve(kind, value, implicit)
-            key = (value, implicit)
-            tag = self._tags.get(key)
-            if tag is None:
-                tag = self._tags[key] = super().resolve(kind, value, implicit)
-            return tag
-
-    _FAST_LOADER = _CachingCLoader
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
@@ -144,8 +125,10 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocume
                     items.append(_build(loader, item, path + (i,), doc, active))
             return items
         result: dict[Any, Any] = {}
-        if any(k.tag in _FLATTEN_TAGS for k, _ in node.value):
-            loader.flatten_mapping(node)  # `<<: *base` merge keys
+        for key_node, _ in node.value:
+            if key_node.tag in _FLATTEN_TAGS:
+                loader.flatten_mapping(node)  # `<<: *base` merge keys
+                break
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 key = _scalar(loader, key_node)

@@ -106,7 +106,8 @@ def _phases(state: RunState, progress: Progress) -> None:
     progress("model", 0, 1)
     with clock.phase("model"):
         seed_everything(options.seed)
-        model_col.observe_model(setup.model, obs)
+        with quiet_analysis(obs, "model facts"):
+            model_col.observe_model(setup.model, obs)
         recipe = OptimizerRecipe.from_setup(setup.optimizer, setup.model)
         pristine = copy_model(setup.model, device)
         ctx = ProbeContext(setup, options, device, pristine, recipe, obs,
@@ -123,12 +124,23 @@ def _phases(state: RunState, progress: Progress) -> None:
     progress("data", 0, 1)
     with clock.phase("data"):
         seed_everything(options.seed + 1)
-        scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
+        try:
+            scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
+        except ProbeSetupError:
+            raise
+        except Exception as exc:  # the user's dataset or step raised while reading batches
+            _record_error(ctx, exc, "reading the training data")
+            return
         val_scan = None
         if ctx.val is not None:
-            val_scan = _scan(ctx, ctx.val, min(SCAN_MAX / 2, SCAN_SHARE * options.budget / 2),
-                             max_samples=5000, keep=8)
-            ctx.val_batches = list(val_scan.reservoir)
+            try:
+                val_scan = _scan(ctx, ctx.val, min(SCAN_MAX / 2, SCAN_SHARE * options.budget / 2),
+                                 max_samples=5000, keep=8)
+                ctx.val_batches = list(val_scan.reservoir)
+            except ProbeSetupError:
+                raise
+            except Exception as exc:
+                _record_error(ctx, exc, "reading the validation data")
         ctx.train_eval_batches = list(scan.reservoir)
     if scan.batches == 0:
         raise ProbeSetupError(f"{setup.name}: train_data yielded no batches; expected an "
@@ -160,7 +172,8 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
     batch = ctx.on_device(scan.first_batch)
     try:
         outputs, targets, tracer = structure.trace_forward(ctx, batch)
-        structure.observe_structure(ctx, tracer, ctx.pristine)
+        with quiet_analysis(obs, "structure"):
+            structure.observe_structure(ctx, tracer, ctx.pristine)
         task = structure.observe_loss(ctx, outputs, targets, scan.all_targets())
     except ProbeSetupError:
         raise
@@ -169,10 +182,11 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
         _data_facts_without_task(ctx, scan)
         return False
     ctx.task = task
-    with quiet_analysis():
+    with quiet_analysis(obs, "data facts"):
         data_col.observe_data(scan, task, obs.get("model.param_count"), obs,
                               ctx.structure.input_layout)
-        if val_scan is not None and val_scan.batches:
+    if val_scan is not None and val_scan.batches:
+        with quiet_analysis(obs, "validation shift"):
             data_col.observe_val_shift(scan, val_scan, task, obs, ctx.structure.input_layout)
     try:
         first_batches = [scan.first_batch] + [b for b in scan.reservoir[:3]
@@ -189,7 +203,7 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
 
 def _data_facts_without_task(ctx: ProbeContext, scan: data_col.DataScan) -> None:
     """When the first forward fails the task is unknown; input facts are still measurable."""
-    with quiet_analysis():
+    with quiet_analysis(ctx.obs, "input facts"):
         data_col.input_facts(scan, ctx.obs, ctx.structure.input_layout)
         n = scan.dataset_len or scan.samples
         ctx.obs.set("data.num_samples", n)
@@ -223,7 +237,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
     with clock.phase("training"):
         seed_everything(options.seed + 3)
         rec = training.run_training(ctx, clock.share("training", list(SHARES)), progress)
-        with quiet_analysis():
+        with quiet_analysis(obs, "training facts"):
             training.observe_training(rec, ctx)
         if rec.error is not None:
             ctx.obs.details["runtime_error_phase"] = "training"
@@ -236,7 +250,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
                 nonfinite.localize(ctx, rec)
             except Exception as exc:  # localisation is best effort
                 obs.details["nonfinite_localisation_error"] = error_message(exc)
-    with clock.phase("wiring"):
+    with clock.phase("wiring"), quiet_analysis(obs, "wiring"):
         wiring.observe_wiring(ctx, state.setup.model, state.setup.optimizer, rec)
         wiring.observe_symmetry(ctx, rec)
     rec.model = rec.optimizer = None  # free memory before the experiments
@@ -249,7 +263,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
         step_ms = obs.get("perf.step_ms")
         lr = lr_range_test(ctx, max(clock.share("lr_range", ["lr_range", "overfit"]), 0.5),
                            step_seconds=step_ms / 1000 if step_ms else None)
-        with quiet_analysis():
+        with quiet_analysis(obs, "lr range facts"):
             observe_lr_range(ctx, lr)
     state.phase = "overfit test"
     with clock.phase("overfit"):
@@ -259,15 +273,26 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
             progress("overfit test", 0, 1)
             res = overfit.overfit_test(ctx, batch, max(clock.share("overfit", ["overfit"]), 0.5),
                                        fallback_lr=lr.suggested)
-            overfit.observe_overfit(ctx, res)
+            with quiet_analysis(obs, "overfit facts"):
+                overfit.observe_overfit(ctx, res)
 
 
 @contextmanager
-def quiet_analysis() -> Iterator[None]:
-    """The probe's own numerics must not add to the user's warning count."""
+def quiet_analysis(obs: Observations | None = None, what: str = "analysis") -> Iterator[None]:
+    """The probe's own analysis of what it recorded: its numerics must not add to the user's
+    warning count, and a failure in it loses only the facts it was computing (noted in the
+    report's details as an internal error), never the run."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        yield
+        try:
+            yield
+        except (ProbeSetupError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if obs is None:
+                raise
+            obs.details.setdefault("internal_errors", []).append(
+                f"{what}: {type(exc).__name__}: {exc}")
 
 
 _OWN = ("Anomaly Detection has been enabled", "Error detected in")

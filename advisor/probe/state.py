@@ -8,6 +8,7 @@ snapshotted and restored in a `finally`, whatever the user's code raised.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 from collections.abc import Callable, Iterator
@@ -193,7 +194,9 @@ class OptimizerRecipe:
         except TypeError:
             opt = self.cls(groups)
         if with_state and self.state is not None:
-            opt.load_state_dict(copy.deepcopy(self.state))
+            # state that does not fit the groups (e.g. another model's): start without it
+            with contextlib.suppress(ValueError, KeyError, RuntimeError):
+                opt.load_state_dict(copy.deepcopy(self.state))
         return opt
 
 

@@ -65,7 +65,7 @@ def conclusion_text(c: Conclusion, explain: bool = False) -> list[str]:
     if c.sources:
         lines.append("      Sources:")
         for s in c.sources:
-            lines += textwrap.wrap(f"- {s}", WIDTH, initial_indent="        ",
+            lines += textwrap.wrap(str(s), WIDTH, initial_indent="        - ",
                                    subsequent_indent="          ", break_long_words=False,
                                    break_on_hyphens=False)  # a URL stays whole
     if explain:

@@ -194,3 +194,30 @@ def test_help_lists_the_commands(advisor, tmp_path):
     assert done.returncode == 0
     for command in ("kb", "diagnose", "probe", "demo", "tui"):
         assert command in done.stdout
+
+
+def test_validate_strict_fails_on_warnings(advisor, userkb, tmp_path):
+    userkb.write("orphan.yaml", """\
+facts:
+  - {name: cli.nobody, type: bool, meaning: Nothing measures or asks it.}
+rules:
+  - id: cli_orphan
+    title: Orphan
+    kind: symptom
+    severity: warning
+    cf: 0.5
+    when: {fact: cli.nobody, is: true}
+    explanation: Never fires.
+    sources: [{ref: "https://example.org/orphan"}]
+    examples:
+      - {given: {cli.nobody: true}, expect: fires}
+      - {given: {cli.nobody: false}, expect: silent}
+""")
+    done = advisor("kb", "validate", "kb", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    warning = ("kb/orphan.yaml:4:5: rule 'cli_orphan' can never fire: no fact it needs is "
+               "measured or asked [warning]")
+    assert warning in done.stderr.splitlines()
+    strict = advisor("kb", "validate", "--strict", "kb", cwd=tmp_path)
+    assert strict.returncode == 2
+    assert warning in strict.stderr.splitlines()

@@ -300,3 +300,31 @@ def test_rule_file_order_does_not_change_the_diagnosis(new_kbdir, facts_yaml, ru
     assert [d["id"] for d in results[0]["diagnoses"]] == ["main", "other"]
     for other in results[1:]:
         assert _firings_sorted(other) == _firings_sorted(results[0])
+
+
+def test_unusable_observation_certainty_is_unknown_and_out_of_range_is_clipped(chain_kb):
+    engine = chain_kb.engine()
+    for cf in ("high", None, [0.5], True, float("nan")):
+        state = engine.chain({"s.a": {"value": True, "cf": cf}})
+        assert state.evidence == {} and state.ruled_out == set(), cf
+    state = engine.chain({"s.a": {"value": True, "cf": 5}})
+    assert state.evidence["r1"] == pytest.approx(0.9)
+    state = engine.chain({"s.a": {"value": True, "cf": 10**400}})
+    assert state.evidence["r1"] == pytest.approx(0.9)
+
+
+def test_warnings_for_rules_that_can_never_fire(kbdir, facts_yaml, rule_yaml):
+    kbdir.write("facts.yaml", facts_yaml + "  - {name: s.nobody, type: bool, meaning: Nothing "
+                                           "fills it.}\n")
+    kbdir.write("rules.yaml", "rules:\n" + rule_yaml(
+        "orphan", {"fact": "s.nobody", "is": True}, fires={"s.nobody": True},
+        silent={"s.nobody": False}) + rule_yaml(
+        "lonely_tip", {"fact": "s.a", "is": True}, kind="symptom", severity="info",
+        fires={"s.a": True}, silent={"s.a": False}))
+    kb = kbdir.load()
+    messages = [(p.level, p.message) for p in kb.warnings]
+    assert ("warning", "rule 'orphan' can never fire: no fact it needs is measured or asked") \
+        in messages
+    assert ("warning", "conclusion 'lonely_tip' is an info-level symptom that no rule uses") \
+        in messages
+    assert ("info", "fact 'q.n' is used by no rule") in messages

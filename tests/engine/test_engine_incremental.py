@@ -5,7 +5,8 @@
 - `chain(..., only=ancestors)` (used to check rule examples) equals a full chain for the
   conclusion whose ancestors they are,
 - `next_question` equals a straightforward version that re-chains everything for each
-  simulated answer and compares every hypothesis.
+  simulated answer and compares every hypothesis,
+- each rule's compiled condition equals `evaluate` on its condition tree.
 
 Exact equality, not approximate: the shortcuts must combine the same numbers in the same order.
 """
@@ -27,8 +28,9 @@ from advisor.engine.backward import (
     Question,
     _chain,
 )
+from advisor.engine.evaluate import evaluate
 from advisor.engine.examples import _ancestors
-from advisor.engine.forward import chain, rechain
+from advisor.engine.forward import chain, normalize, rechain
 from advisor.kb import load_kb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,3 +189,20 @@ def test_next_question_equals_the_straightforward_version(engine, data):
         assert got is not None
         assert (got.fact.name, got.score, got.hypothesis, got.chain) == \
             (want.fact.name, want.score, want.hypothesis, want.chain)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_compiled_conditions_equal_evaluate(engine, data):
+    kb, index = engine.kb, engine.index
+    facts = data.draw(observations(kb))
+    # values of the wrong type too: a comparison that cannot be made is unknown
+    for name in data.draw(st.lists(st.sampled_from(sorted(kb.facts)), max_size=3)):
+        facts[name] = data.draw(st.sampled_from(["text", None, [1], {"value": "x"}, True]))
+    observed = normalize(facts)
+    conclusions = data.draw(st.dictionaries(
+        st.sampled_from([r.id for r in kb.rules.values()]),
+        st.one_of(st.none(), st.floats(-1, 1)), max_size=30))
+    for pos, rule in enumerate(index.order):
+        assert index.premises[pos](observed, conclusions.get) == \
+            evaluate(rule.when, observed, conclusions.get)

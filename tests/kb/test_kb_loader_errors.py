@@ -112,7 +112,8 @@ def test_unknown_field_in_a_fact(kbdir, where):
 
 def test_wrong_type(kb, where):
     path = kb.write("rules.yaml", GOOD_RULE.replace("cf: 0.8", "cf: high"))
-    assert str(only(problems_of(kb))) == f"{where(path, 6, 9)}: 'cf' must be a number, got string 'high'"
+    assert str(only(problems_of(kb))) == (
+        f"{where(path, 6, 9)}: 'cf' must be a number, got string 'high'")
 
 
 def test_value_out_of_range_and_bad_choice(kb, where):
@@ -152,7 +153,8 @@ def test_value_outside_the_enum_in_an_example(kb, where):
 def test_comparison_that_does_not_fit_the_fact(kb, where):
     path = kb.write("rules.yaml", GOOD_RULE.replace("{fact: s.a, is: true}",
                                                     "{fact: s.a, gt: 3}"))
-    assert str(only(problems_of(kb))) == f"{where(path, 9, 11)}: 'gt' needs a number fact; 's.a' is bool"
+    assert str(only(problems_of(kb))) == (
+        f"{where(path, 9, 11)}: 'gt' needs a number fact; 's.a' is bool")
 
 
 def test_unknown_condition_key_with_did_you_mean(kb, where):
@@ -250,7 +252,8 @@ def test_an_example_that_does_not_hold(kb, where):
 
 def test_an_example_below_its_min_cf(kb, where):
     path = kb.write("rules.yaml", GOOD_RULE.replace(
-        "        expect: fires\n", "        expect: fires\n        min_cf: 0.9\n        name: strong\n"))
+        "        expect: fires\n",
+        "        expect: fires\n        min_cf: 0.9\n        name: strong\n"))
     assert str(only(problems_of(kb))) == (
         f"{where(path, 17, 9)}: example 'strong' of rule 'good_rule' should fire with certainty "
         ">= 0.9, but 'good_rule' has certainty 0.80")

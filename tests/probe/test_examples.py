@@ -32,7 +32,7 @@ EXPECTED = {
     "outlier_regression_targets": ["outlier_targets"],
     "output_size_too_small": ["output_size_mismatch"],
     "overfitting_tiny_train_set": ["overfitting", "too_many_parameters"],
-    "saturated_tanh_raw_features": ["saturated_activations", "unnormalized_inputs"],
+    "saturated_tanh_raw_features": ["saturated_activations"],
     "softmax_before_cross_entropy": ["output_activation_mismatch"],
     "softmax_multilabel": ["softmax_for_multilabel"],
     "suspicious_random_labels": ["suspicious_labels"],
@@ -40,6 +40,7 @@ EXPECTED = {
     "target_shape_broadcast": ["target_shape_mismatch"],
     "train_val_unnormalized_val": ["train_val_mismatch"],
     "underfitting_linear_circles": ["underfitting"],
+    "unnormalized_raw_features": ["unnormalized_inputs"],
     "unshuffled_sorted_labels": ["unshuffled_data"],
     "untrained_head_not_in_optimizer": ["untrained_parameters"],
     "vanishing_deep_sigmoid": ["vanishing_gradients"],
@@ -49,8 +50,10 @@ HEALTHY = [n for n in ALL if n.startswith("healthy_")]
 
 
 def probe_example(name: str):
-    return run_setup(load_setup(str(EXAMPLES / f"{name}.py")),
-                     ProbeOptions(steps=STEPS, budget=BUDGET, quiet=True))
+    report = run_setup(load_setup(str(EXAMPLES / f"{name}.py")),
+                       ProbeOptions(steps=STEPS, budget=BUDGET, quiet=True))
+    assert not report.details.get("internal_errors"), report.details["internal_errors"]
+    return report
 
 
 def test_every_example_is_classified():

@@ -122,6 +122,25 @@ def test_batchnorm_with_single_sample_batches():
     assert "batchnorm_single_sample" in report.ids()
 
 
+class BrokenDataset(torch.utils.data.Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        if i == 50:
+            raise IndexError("index 50 is out of bounds for dimension 0 with size 50")
+        return torch.randn(4), i % 2
+
+
+def test_a_dataset_that_raises_is_an_observation():
+    report = advisor.probe(nn.Linear(4, 2), DataLoader(BrokenDataset(), 8),
+                           nn.CrossEntropyLoss(), **QUICK)
+    assert report.fact("runtime.error") == "other"
+    assert "out of bounds" in report.fact("runtime.error_message")
+    assert report.details["runtime_error_phase"] == "reading the training data"
+    assert "runtime_error_other" in report.ids()
+
+
 def test_nan_is_localised_to_the_module():
     class Bad(nn.Module):
         def __init__(self):
