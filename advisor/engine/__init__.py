@@ -30,7 +30,13 @@ class Engine:
         return chain(self.index, facts, self.threshold)
 
     def diagnose(self, facts: Mapping[str, Any]) -> DiagnosisResult:
-        """Every diagnosis the observations support, errors first, then by certainty."""
+        """Every diagnosis the observations support, root causes first.
+
+        Errors and warnings come before tips. Among them, a symptom that a reported cause
+        already explains (the cause's rule used it as evidence) comes after the unexplained
+        ones: "the loss diverges" is less useful at the top than "the learning rate is too
+        high, as the diverging loss shows".
+        """
         state = self.chain(facts)
         found = []
         for cid, cf in state.evidence.items():
@@ -39,7 +45,8 @@ class Engine:
                 continue
             expl = explain(self.index, state, cid)
             found.append(Conclusion(rule, cf, expl, evidence(expl)))
-        found.sort(key=lambda c: (SEVERITY_RANK[c.severity], -c.certainty, c.id))
+        _mark_explained(found, state, self.index)
+        found.sort(key=_rank)
         unknown = sorted(name for name in facts if name not in self.kb.facts)
         return DiagnosisResult(found, dict(facts), dict(state.evidence), unknown)
 
@@ -56,3 +63,21 @@ class Engine:
     def explain(self, facts: Mapping[str, Any], conclusion: str) -> Explanation:
         state = self.chain(facts)
         return explain(self.index, state, conclusion)
+
+
+def _mark_explained(found: list[Conclusion], state: ChainState, index: RuleIndex) -> None:
+    """Record, for each conclusion, the reported causes whose fired rules used it."""
+    reported = {c.id for c in found}
+    for cause in found:
+        if cause.kind != "cause" or cause.severity == "info":
+            continue
+        used = {ref for pos in state.fired.get(cause.id, []) for ref in index.inputs_rules[pos]}
+        for c in found:
+            if c.id in used and c.id != cause.id and c.id in reported:
+                c.explained_by.append(cause.id)
+
+
+def _rank(c: Conclusion) -> tuple:
+    group = 2 if c.severity == "info" else (1 if c.explained_by else 0)
+    return (group, SEVERITY_RANK[c.severity], -c.certainty, c.id)
+

@@ -9,6 +9,7 @@ simulate every answer and keep the one whose answers would move the hypotheses' 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from typing import Any
 from advisor.engine.certainty import THRESHOLD
 from advisor.engine.forward import ChainState, rechain
 from advisor.engine.index import RuleIndex
-from advisor.kb.model import Fact, KnowledgeBase
+from advisor.kb.model import Fact, FactTest, KnowledgeBase, walk
 
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.7, "info": 0.3}
-CANDIDATES_SIMULATED = 5
+CANDIDATES_SIMULATED = 8
+UNTOUCHED_FOCUS = 0.05
 
 
 @dataclass
@@ -101,10 +103,15 @@ def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], s
     evidence, ruled_out = state.evidence, state.ruled_out
     candidates = index.askable - skip
     importance_of = importance.get
+    # Once something is known, pursue the rules it bears on (MYCIN's goal-directed focus):
+    # a rule nothing known touches still counts, but far less than one already under way.
+    untouched = UNTOUCHED_FOCUS if premise else 1.0
+    in_focus = _focus(index, state)[0]
     for pos, conclusion, strength, facts, refs, inputs in rows:
         weight = importance_of(conclusion, 0.0)
         if weight <= 0:
             continue
+        focus = 1.0
         if pos in premise:
             if premise[pos] is not None:
                 continue
@@ -113,9 +120,11 @@ def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], s
             if not facts and not refs:
                 continue
             inputs = len(facts) + len(refs)
-        # else never evaluated, so nothing it uses is known: forward chaining evaluates every
-        # rule that an observation or a decided conclusion reaches
-        share = weight * strength / inputs
+        elif pos not in in_focus:
+            # never evaluated, so nothing it uses is known: forward chaining evaluates every
+            # rule that an observation or a decided conclusion reaches
+            focus = untouched
+        share = weight * strength * focus / inputs
         for name in facts:
             if name not in candidates:
                 continue
@@ -128,6 +137,29 @@ def _spread(index: RuleIndex, state: ChainState, hypotheses: dict[str, float], s
                 parent[ref] = pos
             importance[ref] += share
     return score, best, parent
+
+
+def _focus(index: RuleIndex, state: ChainState) -> tuple[set[int], set[str]]:
+    """Rules (and their conclusions) that what is known bears on, directly or through a chain.
+
+    A rule is in focus when forward chaining evaluated it, or when it uses the conclusion of a
+    rule in focus; computed once per state, in evaluation order.
+    """
+    cached = state.cache.get("focus")
+    if cached is not None:
+        return cached
+    rules = set(state.premise)
+    conclusions = {index.conclusion_of[pos] for pos in rules}
+    chained = index.cache.get("positions_with_refs")
+    if chained is None:
+        chained = [pos for pos in range(len(index.order)) if index.inputs_rules[pos]]
+        index.cache["positions_with_refs"] = chained
+    for pos in chained:
+        if pos not in rules and any(ref in conclusions for ref in index.inputs_rules[pos]):
+            rules.add(pos)
+            conclusions.add(index.conclusion_of[pos])
+    state.cache["focus"] = (rules, conclusions)
+    return rules, conclusions
 
 
 def _chain(index: RuleIndex, start: int, parent: dict[str, int]) -> tuple[list[str], str]:
@@ -157,18 +189,40 @@ def _movement(kb: KnowledgeBase, index: RuleIndex, fact: Fact, before: ChainStat
     did not recompute did not move, so only the recomputed ones are compared (in the
     hypotheses' file order, so the sum is the same as over all of them).
     """
-    answers = [v for v, _ in fact.answer_choices()]
+    answers = [v for v, _ in fact.answer_choices()] or _probe_values(index, fact)
     if not answers:
         return None
     rank = index.diagnosis_rank
+    # hypotheses the observations already bear on count fully; the rest barely, so that a
+    # question with many dramatic but unrelated answers does not win over a relevant one
+    touched = _focus(index, before)[1]
+    untouched = UNTOUCHED_FOCUS if before.premise else 1.0
     total = 0.0
     for answer in answers:
         after, changed = rechain(index, before, fact.name, answer, threshold)
         for h in sorted((c for c in changed if c in hypotheses), key=rank.__getitem__):
             old = before.evidence.get(h, -1.0 if h in before.ruled_out else 0.0)
             new = after.evidence.get(h, -1.0 if h in after.ruled_out else 0.0)
-            total += abs(new - old) * SEVERITY_WEIGHT[kb.rules[h].severity]
+            focus = 1.0 if h in touched else untouched
+            total += abs(new - old) * SEVERITY_WEIGHT[kb.rules[h].severity] * focus
     return total / len(answers)
+
+
+def _probe_values(index: RuleIndex, fact: Fact) -> list[float]:
+    """Representative answers for a number fact: one on each side of every rule threshold."""
+    cache = index.cache.setdefault("probe_values", {})
+    if fact.name not in cache:
+        cuts = sorted({value for rule in index.order for node in walk(rule.when)
+                       if isinstance(node, FactTest) and node.fact == fact.name
+                       for op, value in node.comparisons if op in ("gt", "ge", "lt", "le")})
+        values = []
+        for low, high in zip(cuts, cuts[1:], strict=False):
+            values.append(math.sqrt(low * high) if low > 0 else (low + high) / 2)
+        if cuts:
+            values.insert(0, cuts[0] / 2 if cuts[0] > 0 else cuts[0] - 1)
+            values.append(cuts[-1] * 2 if cuts[-1] > 0 else cuts[-1] + 1)
+        cache[fact.name] = values
+    return cache[fact.name]
 
 
 def next_question(kb: KnowledgeBase, index: RuleIndex, facts: Mapping[str, Any],

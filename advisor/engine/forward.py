@@ -29,6 +29,7 @@ class ChainState:
     evidence: dict[str, float] = field(default_factory=dict)  # conclusion -> combined certainty
     fired: dict[str, list[int]] = field(default_factory=dict)  # conclusion -> rule positions
     ruled_out: set[str] = field(default_factory=set)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def normalize(facts: Mapping[str, Any]) -> Observations:

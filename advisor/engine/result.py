@@ -65,6 +65,7 @@ class Conclusion:
     certainty: float
     explanation: Explanation
     evidence: list[dict[str, Any]]
+    explained_by: list[str] = field(default_factory=list)  # reported causes that used it
 
     id = property(lambda self: self.rule.id)
     title = property(lambda self: self.rule.title)
@@ -93,6 +94,7 @@ class Conclusion:
             "severity": self.severity,
             "certainty": round(self.certainty, 4),
             "evidence": self.evidence,
+            "explained_by": self.explained_by,
             "remedies": [
                 {"action": r.action, "detail": r.detail, "sources": list(r.sources)}
                 for r in self.remedies

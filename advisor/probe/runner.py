@@ -262,7 +262,8 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
         progress("lr range test", 0, 1)
         step_ms = obs.get("perf.step_ms")
         lr = lr_range_test(ctx, max(clock.share("lr_range", ["lr_range", "overfit"]), 0.5),
-                           step_seconds=step_ms / 1000 if step_ms else None)
+                           step_seconds=step_ms / 1000 if step_ms else None,
+                           heavy_tailed=_heavy_tailed(obs))
         with quiet_analysis(obs, "lr range facts"):
             observe_lr_range(ctx, lr)
     state.phase = "overfit test"
@@ -275,6 +276,13 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
                                        fallback_lr=lr.suggested)
             with quiet_analysis(obs, "overfit facts"):
                 overfit.observe_overfit(ctx, res)
+
+
+def _heavy_tailed(obs: Observations) -> bool:
+    """Batch losses at fixed weights scatter more than twice their typical level: a few
+    batches hold outliers that dwarf the rest."""
+    noise, level = obs.details.get("loss_batch_noise"), obs.get("train.final_loss")
+    return bool(noise and level and noise > 2 * abs(level))
 
 
 @contextmanager

@@ -47,6 +47,8 @@ def conclusion_text(c: Conclusion, explain: bool = False) -> list[str]:
         lines[-1] += "  " + certainty
     else:
         lines.append("      " + certainty)
+    if c.explained_by:
+        lines += _wrap("A consequence of: " + ", ".join(c.explained_by), "      ")
     lines += _wrap(c.rule.explanation, "      ")
     if c.evidence:
         lines.append("      Evidence:")
@@ -103,6 +105,8 @@ def render_markdown(result: DiagnosisResult, title: str = "Diagnosis") -> str:
         lines += [f"## {c.title} (`{c.id}`, {c.severity}, certainty {c.certainty:.2f})", "",
                   c.rule.explanation, ""]
         if c.evidence:
+            if c.explained_by:
+                lines += ["A consequence of: " + ", ".join(f"`{x}`" for x in c.explained_by), ""]
             lines += ["**Evidence**", ""]
             lines += [f"- `{e['test']}` (observed {_value(e['value'])})" for e in c.evidence]
             lines.append("")

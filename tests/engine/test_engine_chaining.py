@@ -297,7 +297,9 @@ def test_rule_file_order_does_not_change_the_diagnosis(new_kbdir, facts_yaml, ru
         for i, name in enumerate(order):
             kb.write(f"{i}_{name}.yaml", "rules:\n" + rules[name])
         results.append(Engine(kb.load()).diagnose(facts).to_dict())
-    assert [d["id"] for d in results[0]["diagnoses"]] == ["main", "other"]
+    # `other` used `main` as evidence, so the cause comes first and `main` says so
+    assert [d["id"] for d in results[0]["diagnoses"]] == ["other", "main"]
+    assert results[0]["diagnoses"][1]["explained_by"] == ["other"]
     for other in results[1:]:
         assert _firings_sorted(other) == _firings_sorted(results[0])
 
@@ -328,3 +330,24 @@ def test_warnings_for_rules_that_can_never_fire(kbdir, facts_yaml, rule_yaml):
     assert ("warning", "conclusion 'lonely_tip' is an info-level symptom that no rule uses") \
         in messages
     assert ("info", "fact 'q.n' is used by no rule") in messages
+
+
+def test_symptoms_a_reported_cause_explains_rank_after_unexplained_findings(new_kbdir, facts_yaml,
+                                                                             rule_yaml):
+    kb = new_kbdir("explained")
+    kb.write("facts.yaml", facts_yaml)
+    kb.write("rules.yaml", "rules:\n"
+             + rule_yaml("diverges", {"fact": "s.a", "is": True}, cf=0.9, kind="symptom",
+                         fires={"s.a": True}, silent={"s.a": False})
+             + rule_yaml("high_lr", {"all": [{"rule": "diverges"}, {"fact": "s.b", "is": True}]},
+                         cf=0.6, severity="warning", fires={"s.a": True, "s.b": True},
+                         silent={"s.a": True, "s.b": False})
+             + rule_yaml("tip", {"fact": "s.b", "is": True}, cf=0.9, severity="info",
+                         fires={"s.b": True}, silent={"s.b": False}))
+    engine = Engine(kb.load())
+    ranked = engine.diagnose({"s.a": True, "s.b": True}).diagnoses
+    assert [c.id for c in ranked] == ["high_lr", "diverges", "tip"]
+    assert ranked[1].explained_by == ["high_lr"] and ranked[0].explained_by == []
+    # without the cause the symptom is unexplained and leads again
+    alone = engine.diagnose({"s.a": True, "s.b": False}).diagnoses
+    assert [c.id for c in alone] == ["diverges"] and alone[0].explained_by == []

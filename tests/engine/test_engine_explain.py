@@ -121,9 +121,12 @@ def test_result_to_dict_is_json_ready(explain_kb):
 
     result = explain_kb.engine().diagnose(FACTS)
     data = json.loads(json.dumps(result.to_dict()))
-    assert [d["id"] for d in data["diagnoses"]] == ["exploding_gradients", "lr_too_high",
+    # the root cause first; each symptom it used as evidence follows, naming what explains it
+    assert [d["id"] for d in data["diagnoses"]] == ["lr_too_high", "exploding_gradients",
                                                    "loss_diverging"]
-    first = data["diagnoses"][1]
+    assert [d["explained_by"] for d in data["diagnoses"]] == [[], ["lr_too_high"],
+                                                             ["exploding_gradients"]]
+    first = data["diagnoses"][0]
     assert set(first) >= {"id", "title", "kind", "severity", "certainty", "evidence",
                           "remedies", "explanation", "sources", "how"}
     assert first["remedies"] == [{"action": "Fix it.", "detail": "", "sources": []}]

@@ -14,6 +14,7 @@ Exact equality, not approximate: the shortcuts must combine the same numbers in 
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from advisor.engine import Engine
 from advisor.engine.backward import (
     CANDIDATES_SIMULATED,
     SEVERITY_WEIGHT,
+    UNTOUCHED_FOCUS,
     Question,
     _chain,
 )
@@ -32,6 +34,7 @@ from advisor.engine.evaluate import evaluate
 from advisor.engine.examples import _ancestors
 from advisor.engine.forward import chain, normalize, rechain
 from advisor.kb import load_kb
+from advisor.kb.model import FactTest, walk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -115,6 +118,18 @@ def test_chain_restricted_to_ancestors_equals_a_full_chain(engine, data):
 
 # --- the straightforward next_question -------------------------------------------------------
 
+def _reference_probe_values(kb, fact):
+    cuts = sorted({v for r in kb.rules.values() for n in walk(r.when)
+                   if isinstance(n, FactTest) and n.fact == fact.name
+                   for op, v in n.comparisons if op in ("gt", "ge", "lt", "le")})
+    if not cuts:
+        return []
+    middle = [math.sqrt(a * b) if a > 0 else (a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)]
+    first = cuts[0] / 2 if cuts[0] > 0 else cuts[0] - 1
+    last = cuts[-1] * 2 if cuts[-1] > 0 else cuts[-1] + 1
+    return [first, *middle, last]
+
+
 def _reference_next_question(kb, index, facts, state, skip, threshold=0.2):
     weights = {}
     for rule in kb.rules.values():
@@ -124,6 +139,18 @@ def _reference_next_question(kb, index, facts, state, skip, threshold=0.2):
         if cf >= 0.99:
             continue
         weights[rule.id] = SEVERITY_WEIGHT[rule.severity] * (1.0 + max(cf, 0.0))
+    # rules in focus: evaluated ones, and (to a fixpoint) those using a focused conclusion
+    focused = set(state.premise)
+    changed = True
+    while changed:
+        changed = False
+        concl = {index.order[p].conclusion for p in focused}
+        for pos in range(len(index.order)):
+            if pos not in focused and set(index.inputs_rules[pos]) & concl:
+                focused.add(pos)
+                changed = True
+    focused_conclusions = {index.order[p].conclusion for p in focused}
+    untouched = UNTOUCHED_FOCUS if state.premise else 1.0
     importance = defaultdict(float, weights)
     parent, score, best = {}, defaultdict(float), {}
     for pos in range(len(index.order) - 1, -1, -1):
@@ -136,7 +163,8 @@ def _reference_next_question(kb, index, facts, state, skip, threshold=0.2):
                 if r not in state.evidence and r not in state.ruled_out]
         if not unknown and not refs:
             continue
-        share = weight * abs(rule.cf) / (len(unknown) + len(refs))
+        focus = 1.0 if pos in focused else untouched
+        share = weight * abs(rule.cf) * focus / (len(unknown) + len(refs))
         for name in unknown:
             fact = kb.facts.get(name)
             if fact is None or fact.ask is None or name in skip:
@@ -152,7 +180,7 @@ def _reference_next_question(kb, index, facts, state, skip, threshold=0.2):
         return None
 
     def movement(fact):
-        answers = [v for v, _ in fact.answer_choices()]
+        answers = [v for v, _ in fact.answer_choices()] or _reference_probe_values(kb, fact)
         if not answers:
             return None
         total = 0.0
@@ -161,7 +189,8 @@ def _reference_next_question(kb, index, facts, state, skip, threshold=0.2):
             for h in weights:
                 old = state.evidence.get(h, -1.0 if h in state.ruled_out else 0.0)
                 new = after.evidence.get(h, -1.0 if h in after.ruled_out else 0.0)
-                total += abs(new - old) * SEVERITY_WEIGHT[kb.rules[h].severity]
+                focus = 1.0 if h in focused_conclusions else untouched
+                total += abs(new - old) * SEVERITY_WEIGHT[kb.rules[h].severity] * focus
         return total / len(answers)
 
     ranked = sorted(score, key=lambda n: (-score[n], n))

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import advisor.probe
-from tests.probe.conftest import FAST, small_setup
+
+from .helpers import FAST, small_setup
 
 
 def snapshot(setup):

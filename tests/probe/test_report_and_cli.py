@@ -10,7 +10,8 @@ import pytest
 
 import advisor.probe
 from advisor.probe.report import ProbeReport
-from tests.probe.conftest import FAST, small_setup
+
+from .helpers import FAST, small_setup
 
 DEMO = "advisor.probe.demo_setup:setup"
 

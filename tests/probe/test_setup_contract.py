@@ -4,6 +4,8 @@ traceback)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -115,3 +117,17 @@ def test_cli_prints_the_message_and_exits_2(tmp_path, advisor):
     assert done.returncode == 2
     assert "expected a dict" in done.stderr and "Traceback" not in done.stderr
     assert str(path) in done.stderr
+
+
+
+def test_advisor_probe_is_callable_as_function_and_as_module(tmp_path, cli_env):
+    """`advisor.probe` names both the subpackage and the function; both spellings work."""
+    code = ("import advisor\n"
+            "f = advisor.probe\n"
+            "import advisor.probe.report\n"
+            "assert callable(f) and callable(advisor.probe)\n"
+            "from advisor.probe import ProbeReport, ProbeSetupError\n"
+            "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, env=cli_env(), timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]

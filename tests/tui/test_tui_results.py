@@ -66,7 +66,8 @@ async def test_remedies_keep_their_order_and_sources(mini_kb):
                                           "training.gradient_clipping": False}))
         await wait_for_screen(pilot, "ResultsScreen")
         screen = app.screen
-        screen.query_one("#diagnoses").highlighted = 1  # exploding gradients
+        ids = [c.id for c in screen.result.diagnoses]
+        screen.query_one("#diagnoses").highlighted = ids.index("exploding_gradients")
         await pilot.pause()
         text = text_of(pilot, "#remedies-text")
         first = text.index("1. Clip the gradient norm")

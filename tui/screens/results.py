@@ -32,6 +32,7 @@ from textual.widgets.tree import TreeNode
 
 from advisor.engine import Conclusion, DiagnosisResult, Explanation
 from advisor.engine.evaluate import Trace
+from advisor.engine.result import SEVERITY_RANK
 from advisor.report import render_json, render_markdown, write_atomic
 from tui.reports import loss_curve
 from tui.session import format_value
@@ -66,6 +67,9 @@ class ResultsScreen(Screen):
     def __init__(self, result: DiagnosisResult, *,
                  series: dict[str, list[float]] | None = None) -> None:
         super().__init__()
+        # grouped by severity for the eye; within a group the engine's order (root causes
+        # before the symptoms they explain) is kept, since the sort is stable
+        result.diagnoses.sort(key=lambda c: SEVERITY_RANK[c.severity])
         self.result = result
         self.series = series or {}
         self.selected: Conclusion | None = result.diagnoses[0] if result.diagnoses else None

@@ -39,15 +39,25 @@ class LRRange:
     minimum: float | None = None
     diverge: float | None = None
     stopped: str = ""
+    window: int = 9
+    quantile: float = 0.25
 
 
 def lr_range_test(ctx: ProbeContext, seconds: float, points: int = 100,
-                  beta: float = 0.8, step_seconds: float | None = None) -> LRRange:
+                  beta: float = 0.8, step_seconds: float | None = None,
+                  heavy_tailed: bool = False) -> LRRange:
     """Sweep the rate over [1e-7, 10]; with a known step time, use fewer points (at least 30)
-    when 100 do not fit the time, rather than stopping half-way up the range."""
+    when 100 do not fit the time, rather than stopping half-way up the range.
+
+    `heavy_tailed`: the training run found batch losses scattering far more than their level
+    (a few batches hold huge outliers); the smoothing then follows the running minimum of 15
+    points instead of the lower quartile of 9, so that outlier batches neither stop the sweep
+    nor shape the curve; the test then reports its rates but suggests none (their shape
+    depends on which batches happened to hold outliers)."""
     if step_seconds:
         points = int(min(points, max(30, seconds / step_seconds)))
-    res = LRRange()
+    window, q = (15, 0.0) if heavy_tailed else (WINDOW, 0.25)
+    res = LRRange(window=window, quantile=q)
     model = ctx.fresh_model()
     opt = ctx.recipe.build(model, lr=START_LR, with_state=False)
     lrs = np.geomspace(START_LR, END_LR, points)
@@ -72,7 +82,7 @@ def lr_range_test(ctx: ProbeContext, seconds: float, points: int = 100,
         if not math.isfinite(value):
             res.stopped = "nonfinite"
             break
-        avg = beta * avg + (1 - beta) * float(np.quantile(res.losses[-WINDOW:], 0.25))
+        avg = beta * avg + (1 - beta) * float(np.quantile(res.losses[-window:], q))
         smooth = avg / (1 - beta ** (i + 1))
         res.smoothed.append(smooth)
         best = min(best, smooth)
@@ -93,9 +103,9 @@ def lr_range_test(ctx: ProbeContext, seconds: float, points: int = 100,
     return res
 
 
-def centered_quartile(x: np.ndarray, window: int = 7) -> np.ndarray:
+def centered_quantile(x: np.ndarray, window: int = 7, q: float = 0.25) -> np.ndarray:
     half = window // 2
-    return np.array([np.quantile(x[max(0, i - half): i + half + 1], 0.25)
+    return np.array([np.quantile(x[max(0, i - half): i + half + 1], q)
                      for i in range(len(x))])
 
 
@@ -112,7 +122,7 @@ def _suggest(res: LRRange) -> None:
         return
     if res.stopped in ("diverged", "nonfinite"):
         res.diverge = float(lrs[-1])
-    s = centered_quartile(raw)
+    s = centered_quantile(raw, 7 if res.quantile > 0 else 11, res.quantile)
     skip = max(1, len(s) // 10)
     body, body_lr = s[skip:], lrs[skip:]
     imin = int(np.argmin(body))
@@ -125,6 +135,8 @@ def _suggest(res: LRRange) -> None:
     suggestion = min(res.steep, res.minimum / 10)
     if res.diverge is not None:
         suggestion = min(suggestion, res.diverge / 2)
+    if res.quantile == 0.0:
+        return  # heavy-tailed batch losses: the curve's shape is luck, suggest nothing
     res.suggested = suggestion
 
 
@@ -149,7 +161,7 @@ def observe_lr_range(ctx: ProbeContext, res: LRRange) -> None:
                               "smoothed": res.smoothed}
     obs.details["lr_range"] = {"steep": res.steep, "minimum": res.minimum,
                                "diverge": res.diverge, "stopped": res.stopped,
-                               "points": len(res.lrs)}
+                               "points": len(res.lrs), "heavy_tailed": res.quantile == 0.0}
     if res.suggested is None:
         return
     obs.set("lr_range.suggested_lr", res.suggested)

@@ -3,7 +3,6 @@ second or two on two CPU cores."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -37,8 +36,3 @@ def small_setup(seed: int = 0, **overrides):
              "val_data": DataLoader(TensorDataset(x[:64], y[:64]), batch_size=64)}
     setup.update(overrides)
     return setup
-
-
-@pytest.fixture
-def setup_dict():
-    return small_setup()
