@@ -11,7 +11,9 @@ from advisor.probe.context import ProbeOptions
 from advisor.probe.report import ProbeReport
 from advisor.probe.setup import ProbeSetup, coerce_setup
 
-Progress = Callable[[str, int, int], None]
+# progress(phase, done, total, loss): loss is the latest training loss during "training", else
+# None; the TUI draws its live curve from it
+Progress = Callable[[str, int, int, "float | None"], None]
 
 
 def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: Any = None,

@@ -35,7 +35,7 @@ class ProgressDisplay:
         if self._progress is not None:
             self._progress.stop()
 
-    def update(self, phase: str, done: int, total: int) -> None:
+    def update(self, phase: str, done: int, total: int, loss: float | None = None) -> None:
         if not self.enabled:
             return
         if self._progress is not None:

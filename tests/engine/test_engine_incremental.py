@@ -124,7 +124,8 @@ def _reference_probe_values(kb, fact):
                    for op, v in n.comparisons if op in ("gt", "ge", "lt", "le")})
     if not cuts:
         return []
-    middle = [math.sqrt(a * b) if a > 0 else (a + b) / 2 for a, b in zip(cuts, cuts[1:], strict=False)]
+    pairs = zip(cuts, cuts[1:], strict=False)
+    middle = [math.sqrt(a * b) if a > 0 else (a + b) / 2 for a, b in pairs]
     first = cuts[0] / 2 if cuts[0] > 0 else cuts[0] - 1
     last = cuts[-1] * 2 if cuts[-1] > 0 else cuts[-1] + 1
     return [first, *middle, last]

@@ -107,3 +107,16 @@ def test_usage_errors_exit_2(advisor, tmp_path):
     assert advisor("probe", DEMO, "--steps", "0").returncode == 2
     done = advisor("probe", DEMO, "--json", tmp_path / "missing" / "r.json", "--quiet")
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_progress_reports_each_phase_and_the_live_training_loss():
+    import math
+
+    calls = []
+    advisor.probe(**small_setup(), steps=12, budget=20,
+                  progress=lambda *args: calls.append(args))
+    phases = [c[0] for c in calls]
+    assert phases[0] == "model" and "training" in phases
+    training = [c for c in calls if c[0] == "training"]
+    assert [c[1] for c in training] == list(range(1, len(training) + 1))
+    assert all(len(c) == 4 and math.isfinite(c[3]) for c in training)

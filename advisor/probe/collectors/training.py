@@ -107,7 +107,7 @@ def run_training(ctx: ProbeContext, seconds: float, progress: Progress | None = 
         synchronize(ctx.device) if check else None
         rec.step_times.append(time.perf_counter() - t0)
         if progress:
-            progress("training", step + 1, rec.planned)
+            progress("training", step + 1, rec.planned, rec.losses[-1] if rec.losses else None)
         if not ok:
             break
         step += 1
