@@ -98,9 +98,20 @@ class GuidedSession:
     def declined(self) -> set[str]:
         return {a.fact for a in self.answers if not a.known}
 
+    @property
+    def measured_elsewhere(self) -> set[str]:
+        """After a probe (or its saved report) only what it could not measure is asked: not the
+        facts it measures, whether or not it got a value, nor the symptom.* questions, which
+        are a person's account of what the probe measured."""
+        if not self.given:
+            return set()
+        return {f.name for f in self.kb.facts.values()
+                if f.measured or f.name.startswith("symptom.")}
+
     def next_question(self) -> Question | None:
         """The engine's next question; known and declined facts are never asked again."""
-        return self.engine.next_question(self.facts, skip=self.declined)
+        return self.engine.next_question(self.facts,
+                                         skip=self.declined | self.measured_elsewhere)
 
     def answer(self, fact: str, value: Any, question: Question | None = None,
                at: int | None = None) -> None:

@@ -187,7 +187,10 @@ async def test_given_facts_are_never_asked(builtin_kb):
         for _ in range(8):
             if screen.mode != "question":
                 break
-            assert screen.question.fact.name not in given
+            fact = screen.question.fact
+            assert fact.name not in given
+            # only what a probe cannot measure: no measured fact, no symptom.* question
+            assert not fact.measured and not fact.name.startswith("symptom.")
             await pilot.press("d")
             await pilot.pause()
 
