@@ -15,11 +15,7 @@ def explain(index: RuleIndex, state: ChainState, conclusion: str,
             _seen: frozenset[str] = frozenset()) -> Explanation:
     """The rules that fired for `conclusion`, each with its premise tree, recursively."""
 
-    def lookup(cid: str) -> float | None:
-        if cid in state.evidence:
-            return state.evidence[cid]
-        return -1.0 if cid in state.ruled_out else None
-
+    lookup = state.conclusion
     firings = []
     supports: dict[str, Explanation] = {}
     for pos in state.fired.get(conclusion, []):

@@ -31,6 +31,12 @@ class ChainState:
     ruled_out: set[str] = field(default_factory=set)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def conclusion(self, cid: str) -> float | None:
+        """What `{rule: cid}` evaluates to: its certainty, -1 once ruled out, else unknown."""
+        if cid in self.evidence:
+            return self.evidence[cid]
+        return -1.0 if cid in self.ruled_out else None
+
 
 def normalize(facts: Mapping[str, Any]) -> Observations:
     """Observations as name -> (value, certainty); None values mean unknown and are dropped.
@@ -65,12 +71,7 @@ def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHO
     for name in state.facts:
         push(index.by_fact.get(name, []))
 
-    def conclusion(cid: str) -> float | None:
-        if cid in state.evidence:
-            return state.evidence[cid]
-        if cid in state.ruled_out:
-            return -1.0
-        return None
+    conclusion = state.conclusion
 
     while agenda:
         pos = heapq.heappop(agenda)
@@ -134,12 +135,7 @@ def rechain(index: RuleIndex, before: ChainState, name: str, value: Any,
     state = ChainState(facts, dict(before.premise), dict(before.evidence), dict(before.fired),
                        set(before.ruled_out))
 
-    def conclusion(cid: str) -> float | None:
-        if cid in state.evidence:
-            return state.evidence[cid]
-        if cid in state.ruled_out:
-            return -1.0
-        return None
+    conclusion = state.conclusion
 
     agenda = list(index.by_fact.get(name, ()))
     heapq.heapify(agenda)

@@ -110,25 +110,6 @@ def _default(obj: Any) -> Any:
 
 def write_atomic(path: str | Path, text: str) -> Path:
     """Temp file in the same folder, then os.replace: a reader never sees half a report."""
-    try:
-        from advisor.report import write_atomic as _write
-    except ImportError:  # pragma: no cover - the report package is always there in a wheel
-        _write = _fallback_write
+    from advisor.report import write_atomic as _write
+
     return _write(path, text)
-
-
-def _fallback_write(path: str | Path, text: str) -> Path:  # pragma: no cover
-    import os
-    import tempfile
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
