@@ -150,14 +150,16 @@ def _focus(index: RuleIndex, state: ChainState) -> tuple[set[int], set[str]]:
         return cached
     rules = set(state.premise)
     conclusions = {index.conclusion_of[pos] for pos in rules}
-    chained = index.cache.get("positions_with_refs")
-    if chained is None:
-        chained = [pos for pos in range(len(index.order)) if index.inputs_rules[pos]]
-        index.cache["positions_with_refs"] = chained
-    for pos in chained:
-        if pos not in rules and any(ref in conclusions for ref in index.inputs_rules[pos]):
-            rules.add(pos)
-            conclusions.add(index.conclusion_of[pos])
+    frontier = list(conclusions)
+    users = index.by_conclusion_use
+    while frontier:  # walk forward through the rules that use a focused conclusion
+        for pos in users.get(frontier.pop(), ()):
+            if pos not in rules:
+                rules.add(pos)
+                target = index.conclusion_of[pos]
+                if target not in conclusions:
+                    conclusions.add(target)
+                    frontier.append(target)
     state.cache["focus"] = (rules, conclusions)
     return rules, conclusions
 
