@@ -70,7 +70,11 @@ def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
     else:
         out = render_text(result, explain=args.explain)
     if args.output:
-        write_atomic(args.output, out)
+        try:
+            write_atomic(args.output, out)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write the report: {exc.strerror or exc}; "
+                             "choose a writable path") from None
     else:
         sys.stdout.write(out)
     worst = result.worst_severity()

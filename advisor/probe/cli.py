@@ -98,7 +98,11 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
         report = run_setup(setup, options, display.update)
     sys.stdout.write(report.text())
     sys.stdout.flush()
-    _write_outputs(args, report)
+    failed = _write_outputs(args, report)
+    for message in failed:
+        print(f"advisor probe: {message}", file=sys.stderr)
+    if failed:
+        return EXIT_USAGE
     worst = report.worst_severity()
     if args.fail_on and worst in _RANK and _RANK[worst] <= _RANK[args.fail_on]:
         return EXIT_FAIL_ON
@@ -117,13 +121,21 @@ def _check_outputs(args: argparse.Namespace) -> None:
                 raise ProbeSetupError(f"--{flag} {path}: the folder {folder} does not exist")
 
 
-def _write_outputs(args: argparse.Namespace, report: Any) -> None:
-    if args.json:
-        report.write_json(args.json)
-    if args.markdown:
-        report.write_markdown(args.markdown)
-    if args.html:
-        report.write_html(args.html)
+def _write_outputs(args: argparse.Namespace, report: Any) -> list[str]:
+    """Write every requested file; one that cannot be written does not stop the others.
+
+    Returns one message per file that failed, for the caller to print.
+    """
+    failed = []
+    for path, write in ((args.json, report.write_json), (args.markdown, report.write_markdown),
+                        (args.html, report.write_html)):
+        if not path:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            failed.append(f"{path}: cannot write the report: {exc.strerror or exc}")
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:

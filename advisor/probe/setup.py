@@ -190,6 +190,12 @@ def _load_module(spec: str, target: str) -> Any:
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and not (target == missing or target.startswith(missing + ".")):
+            # the module was found; something it imports is not installed
+            raise ProbeSetupError(f"{spec}: importing '{target}' needs the module '{missing}', "
+                                  "which is not installed in this environment; install it, or "
+                                  "run advisor from the environment your training uses.") from None
         raise ProbeSetupError(f"{spec}: cannot import module '{target}' ({exc}); expected a "
                               "file path ending in .py or an importable module:function.") from None
     except (KeyboardInterrupt, SystemExit):

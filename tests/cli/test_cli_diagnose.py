@@ -237,3 +237,24 @@ def test_probe_report_with_facts_mapping(advisor, setup):
     doc = json.loads(done.stdout)
     assert [d["id"] for d in doc["diagnoses"]] == ["dx_level_high"]
     assert doc["unknown_facts"] == ["probe.only.fact"]
+
+
+def test_output_file_is_written_atomically_readable_and_a_bad_path_is_a_usage_error(advisor,
+                                                                                    setup):
+    import os
+    import stat
+
+    write(setup, "facts.yaml", "dx.flag: true\n")
+    out = setup / "reports" / "dx.md"
+    done = diagnose(advisor, setup, "facts.yaml", "--format", "markdown", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().startswith("# Diagnosis")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask  # not mkstemp's private 0600
+    assert [p.name for p in out.parent.iterdir()] == ["dx.md"]  # no temporary file left
+    blocker = setup / "blocker"
+    blocker.write_text("a file, not a folder")
+    bad = diagnose(advisor, setup, "facts.yaml", "-o", str(blocker / "dx.txt"))
+    assert bad.returncode == 2
+    assert "cannot write the report" in bad.stderr and "Traceback" not in bad.stderr

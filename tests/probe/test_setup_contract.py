@@ -131,3 +131,18 @@ def test_advisor_probe_is_callable_as_function_and_as_module(tmp_path, cli_env):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tmp_path, env=cli_env(), timeout=120)
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_module_with_a_missing_dependency_names_the_dependency(tmp_path, monkeypatch):
+    package = tmp_path / "pkg_missing_dep"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "train.py").write_text("import not_installed_anywhere_xyz\n\ndef setup():\n"
+                                      "    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ProbeSetupError) as info:
+        load_setup("pkg_missing_dep.train:setup")
+    assert "needs the module 'not_installed_anywhere_xyz'" in str(info.value)
+    with pytest.raises(ProbeSetupError) as info:
+        load_setup("no_such_package_xyz.train:setup")
+    assert "cannot import module 'no_such_package_xyz.train'" in str(info.value)
