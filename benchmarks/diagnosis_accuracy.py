@@ -116,8 +116,7 @@ def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
         steps = len((report.get("series") or {}).get("loss") or []) or None
     result["steps"] = steps
     diags = [d for d in report.get("diagnoses", []) if d.get("severity") in SEVERITY_RANK]
-    # errors first, then by certainty (the engine's order; re-sorted stably to be sure)
-    diags.sort(key=lambda d: (SEVERITY_RANK[d["severity"]], -float(d.get("certainty", 0))))
+    # the report's own order: root causes first, then the symptoms they explain (see README)
     result["diagnoses"] = [(d["id"], d["severity"], float(d.get("certainty", 0))) for d in diags]
     return result
 
