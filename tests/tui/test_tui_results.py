@@ -25,9 +25,12 @@ async def test_results_list_tabs_and_tree(mini_kb):
         app.show_result(_result(mini_kb))
         await wait_for_screen(pilot, "ResultsScreen")
         screen = app.screen
-        ids = [c.id for c in screen.result.diagnoses]
-        severities = [c.severity for c in screen.result.diagnoses]
+        ids = [c.id for c in screen.diagnoses]
+        severities = [c.severity for c in screen.diagnoses]
         assert severities == sorted(severities, key=["error", "warning", "info"].index)
+        # the list is grouped; the result (and every export) keeps the engine's order
+        assert [c.id for c in screen.result.diagnoses] == \
+            [c.id for c in _result(mini_kb).diagnoses]
         assert set(ids) == {"nonfinite_loss", "exploding_gradients", "lr_too_high",
                             "overfitting", "use_early_stopping"}
         assert "3 error(s), 1 warning(s), 1 tip(s)" in text_of(pilot, "#results-summary")
@@ -66,7 +69,7 @@ async def test_remedies_keep_their_order_and_sources(mini_kb):
                                           "training.gradient_clipping": False}))
         await wait_for_screen(pilot, "ResultsScreen")
         screen = app.screen
-        ids = [c.id for c in screen.result.diagnoses]
+        ids = [c.id for c in screen.diagnoses]
         screen.query_one("#diagnoses").highlighted = ids.index("exploding_gradients")
         await pilot.pause()
         text = text_of(pilot, "#remedies-text")

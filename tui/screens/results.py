@@ -67,12 +67,13 @@ class ResultsScreen(Screen):
     def __init__(self, result: DiagnosisResult, *,
                  series: dict[str, list[float]] | None = None) -> None:
         super().__init__()
-        # grouped by severity for the eye; within a group the engine's order (root causes
-        # before the symptoms they explain) is kept, since the sort is stable
-        result.diagnoses.sort(key=lambda c: SEVERITY_RANK[c.severity])
         self.result = result
+        # listed grouped by severity for the eye; within a group the engine's order (root
+        # causes before the symptoms they explain) is kept, since the sort is stable. The
+        # result itself, and so every export, keeps the engine's order.
+        self.diagnoses = sorted(result.diagnoses, key=lambda c: SEVERITY_RANK[c.severity])
         self.series = series or {}
-        self.selected: Conclusion | None = result.diagnoses[0] if result.diagnoses else None
+        self.selected: Conclusion | None = self.diagnoses[0] if self.diagnoses else None
         self.exported: dict[str, Path] = {}
 
     @property
@@ -114,7 +115,7 @@ class ResultsScreen(Screen):
 
     def _options(self) -> list[Option]:
         options = []
-        for c in self.result.diagnoses:
+        for c in self.diagnoses:
             style = SEVERITY_STYLE.get(c.severity, "")
             prompt = Text.assemble((f"{SEVERITY_MARK.get(c.severity, '?')} ", style),
                                    (f"{c.certainty:.2f} ", "dim"), c.title)
