@@ -84,11 +84,21 @@ async def test_open_a_report_from_home(mini_kb, tmp_path):
 # ------------------------------------------------------------------ the probe screen
 async def test_probe_progress_then_diagnosis(mini_kb):
     facts = {"loss.trend": "diverging", "optim.lr": 0.3, "no.such.fact": 1}
-    app = AdvisorApp(kb=mini_kb, probe_runner=fake_probe(facts, delay=0.005))
+    seen_options = []
+    runner = fake_probe(facts, delay=0.005)
+
+    def recording(spec, progress, cancel, options):
+        seen_options.append(options)
+        return runner(spec, progress, cancel, options)
+
+    app = AdvisorApp(kb=mini_kb, probe_runner=recording)
+    app.kb_dirs = ["my-rules"]
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         app.start_probe("setup.py")
         await wait_for_screen(pilot, "GuidedScreen")
+        # the probe's own diagnosis uses the UI's knowledge folders
+        assert seen_options and seen_options[0]["kb_dirs"] == ["my-rules"]
         screen = app.screen
         assert screen.session.given["optim.lr"] == 0.3
         assert screen.series == {"loss": [2.3, 1.5, 1.0, 0.8]}

@@ -114,8 +114,10 @@ class ProbeScreen(Screen):
             self.post_message(self.Progress())
 
         try:
+            # the probe's own diagnosis uses the same knowledge folders as the UI
+            options = {"kb_dirs": list(self.advisor.kb_dirs), **self.options}
             outcome = self.advisor.probe_runner(self.spec, progress, self.cancel_event,
-                                                self.options)
+                                                options)
         except ProbeCancelled:
             self.post_message(self.Finished(None, cancelled=True))
         except ProbeFailed as exc:
