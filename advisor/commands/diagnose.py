@@ -8,14 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from advisor.cli import UsageError
+from advisor.cli import EXIT_FAIL_ON, EXIT_OK, UsageError
+from advisor.engine.result import fails_on
 from advisor.kb import KBError, load_kb
 from advisor.kb.model import Location
 from advisor.kb.semantics import check_facts
 from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
-
-EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
-_RANK = {"error": 0, "warning": 1}
 
 
 def read_facts(path: Path) -> tuple[dict[str, Any], YamlDocument | None, tuple]:
@@ -78,6 +76,6 @@ def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
     else:
         sys.stdout.write(out)
     worst = result.worst_severity()
-    if args.fail_on and worst in _RANK and _RANK[worst] <= _RANK[args.fail_on]:
+    if fails_on(worst, args.fail_on):
         return EXIT_FAIL_ON
     return EXIT_OK

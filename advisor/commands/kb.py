@@ -7,9 +7,8 @@ import json
 import sys
 import textwrap
 
+from advisor.cli import EXIT_OK, EXIT_USAGE
 from advisor.kb import KBError, KnowledgeBase, load_kb
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _print_problems(problems) -> None:

@@ -11,6 +11,11 @@ from advisor.kb.model import Remedy, Rule, SourceRef
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
+def fails_on(worst: str | None, threshold: str | None) -> bool:
+    """`--fail-on THRESHOLD`: whether the worst severity found is that bad or worse."""
+    return bool(threshold and worst and SEVERITY_RANK[worst] <= SEVERITY_RANK[threshold])
+
+
 @dataclass
 class Firing:
     """One rule that fired: how sure its premise was and what it contributed."""

@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
-_RANK = {"error": 0, "warning": 1}
+from advisor.cli import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE
+
 DEMO_SETUP = "advisor.probe.demo_setup:setup"
 
 
@@ -103,8 +103,10 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
         print(f"advisor probe: {message}", file=sys.stderr)
     if failed:
         return EXIT_USAGE
+    from advisor.engine.result import fails_on  # not at import: the parser must stay light
+
     worst = report.worst_severity()
-    if args.fail_on and worst in _RANK and _RANK[worst] <= _RANK[args.fail_on]:
+    if fails_on(worst, args.fail_on):
         return EXIT_FAIL_ON
     return EXIT_OK
 

@@ -251,7 +251,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
             except Exception as exc:  # localisation is best effort
                 obs.details["nonfinite_localisation_error"] = error_message(exc)
     with clock.phase("wiring"), quiet_analysis(obs, "wiring"):
-        wiring.observe_wiring(ctx, state.setup.model, state.setup.optimizer, rec)
+        wiring.observe_wiring(ctx, rec)
         wiring.observe_symmetry(ctx, rec)
     rec.model = rec.optimizer = None  # free memory before the experiments
     if rec.error is not None or rec.steps == 0:

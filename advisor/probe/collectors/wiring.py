@@ -6,20 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
-from advisor.probe.collectors.model import identical_rows, params_not_in_optimizer
+from advisor.probe.collectors.model import identical_rows
 from advisor.probe.collectors.training import TrainRecord
 from advisor.probe.context import ProbeContext
 
 MIN_BACKWARDS = 3
 
 
-def observe_wiring(ctx: ProbeContext, user_model: nn.Module, user_optimizer: Any,
-                   rec: TrainRecord | None) -> None:
+def observe_wiring(ctx: ProbeContext, rec: TrainRecord | None) -> None:
+    """Parameters that never get a gradient or cannot change. (Parameters missing from the
+    user's optimizer need no training: the runner measures them in the model phase.)"""
     obs = ctx.obs
-    missing = params_not_in_optimizer(user_model, user_optimizer)
-    obs.set("wiring.params_not_in_optimizer", missing)
     if rec is None or rec.model is None or len(rec.grad_norms) < MIN_BACKWARDS:
         return  # too few completed backward passes to say a tensor never gets a gradient
     model, opt = rec.model, rec.optimizer
