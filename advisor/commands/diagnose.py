@@ -59,8 +59,7 @@ def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
     from advisor.engine import Engine
     from advisor.report import render_json, render_markdown, render_text, write_atomic
 
-    result = Engine(kb).diagnose({k: v for k, v in facts.items() if k in kb.facts})
-    result.unknown_facts = sorted(k for k in facts if k not in kb.facts)
+    result = Engine(kb).diagnose(facts)
     if args.format == "json":
         out = render_json(result)
     elif args.format == "markdown":

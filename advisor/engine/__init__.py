@@ -37,6 +37,8 @@ class Engine:
         ones: "the loss diverges" is less useful at the top than "the learning rate is too
         high, as the diverging loss shows".
         """
+        unknown = sorted(name for name in facts if name not in self.kb.facts)
+        facts = {k: v for k, v in facts.items() if k in self.kb.facts}  # reported, not used
         state = self.chain(facts)
         found = []
         for cid, cf in state.evidence.items():
@@ -47,8 +49,7 @@ class Engine:
             found.append(Conclusion(rule, cf, expl, evidence(expl)))
         _mark_explained(found, state, self.index)
         found.sort(key=_rank)
-        unknown = sorted(name for name in facts if name not in self.kb.facts)
-        return DiagnosisResult(found, dict(facts), dict(state.evidence), unknown)
+        return DiagnosisResult(found, facts, dict(state.evidence), unknown)
 
     def next_question(self, facts: Mapping[str, Any],
                       skip: Iterable[str] = ()) -> Question | None:

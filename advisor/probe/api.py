@@ -81,11 +81,8 @@ def diagnose(facts: dict[str, Any], kb_dirs: Sequence[str] = ()) -> tuple[
     except KBError as exc:
         return [], [], None, "the knowledge base has problems: " + "; ".join(
             str(p) for p in exc.problems[:5])
-    known = {k: v for k, v in facts.items() if k in kb.facts}
-    result = Engine(kb).diagnose(known)
-    unknown = sorted(k for k in facts if k not in kb.facts)
-    result.unknown_facts = unknown
-    return sanitize(result.to_dict()["diagnoses"]), unknown, result, None
+    result = Engine(kb).diagnose(facts)  # it sets aside, and lists, facts the KB does not know
+    return sanitize(result.to_dict()["diagnoses"]), result.unknown_facts, result, None
 
 
 def _setup_info(setup: ProbeSetup, obs: Any) -> dict[str, Any]:

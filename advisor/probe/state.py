@@ -205,8 +205,3 @@ def _like(old: Any, value: float) -> Any:
     if isinstance(old, torch.Tensor):
         return torch.tensor(value, dtype=old.dtype, device=old.device)
     return value
-
-
-def state_fingerprint(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Exact copies of parameters and buffers, to prove after the probe that nothing changed."""
-    return {k: v.detach().clone() for k, v in model.state_dict(keep_vars=False).items()}
