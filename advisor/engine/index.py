@@ -33,7 +33,9 @@ class RuleIndex:
 
     @classmethod
     def build(cls, kb: KnowledgeBase, graph: Any = None) -> RuleIndex:
-        """`graph`: the rule graph of `kb` when the caller has built it already."""
+        """`graph`: the rule graph of `kb` when the caller has built it already (the loader
+        keeps the one it validated on `kb.graph`)."""
+        graph = graph if graph is not None else kb.graph
         order = [kb.rules[rid] for rid in rule_order(kb, graph)]
         index = cls(order=order, position={r.id: i for i, r in enumerate(order)})
         index.conclusion_of = [r.conclusion for r in order]

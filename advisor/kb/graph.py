@@ -103,13 +103,18 @@ def _unused(kb: KnowledgeBase, g: nx.DiGraph) -> list[Problem]:
     return problems
 
 
+def graph_of(kb: KnowledgeBase) -> nx.DiGraph:
+    """The graph the loader validated, or a new one for a base assembled by hand."""
+    return kb.graph if kb.graph is not None else build_graph(kb)
+
+
 def to_json(kb: KnowledgeBase) -> str:
-    data: dict[str, Any] = nx.node_link_data(build_graph(kb), edges="edges")
+    data: dict[str, Any] = nx.node_link_data(graph_of(kb), edges="edges")
     return json.dumps(data, indent=2, sort_keys=True)
 
 
 def to_dot(kb: KnowledgeBase) -> str:
-    g = build_graph(kb)
+    g = graph_of(kb)
     shapes = {FACT: "ellipse", RULE: "box", CONCLUSION: "doubleoctagon"}
     lines = ["digraph advisor_kb {", "  rankdir=LR;"]
     for n, d in g.nodes(data=True):

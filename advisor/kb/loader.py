@@ -117,7 +117,7 @@ def _load_kb(extra_dirs: Iterable[str | os.PathLike], builtin: bool, use_env: bo
     if not problems:
         from advisor.kb.graph import build_graph, check_graph
 
-        graph = build_graph(kb)
+        graph = kb.graph = build_graph(kb)
         graph_problems = check_graph(kb, graph)
         problems += [p for p in graph_problems if p.level == "error"]
         kb.warnings = [p for p in graph_problems if p.level != "error"]

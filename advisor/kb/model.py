@@ -179,6 +179,9 @@ class KnowledgeBase:
     rules: dict[str, Rule] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # the rule graph (networkx) built while validating, so the engine and the exports reuse it;
+    # None for a base assembled by hand
+    graph: Any = field(default=None, repr=False, compare=False)
 
     def rules_for(self, conclusion: str) -> list[Rule]:
         return [r for r in self.rules.values() if r.conclusion == conclusion]
