@@ -21,11 +21,12 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
           step: Callable[..., Any] | None = None, *, setup: ProbeSetup | None = None,
           steps: int = 200, budget: float = 30.0, device: str | None = None,
           amp: bool = False, seed: int = 0, kb_dirs: Sequence[str] = (),
-          progress: bool | Progress = False) -> ProbeReport:
+          progress: bool | Progress = False, diagnose: bool = True) -> ProbeReport:
     """Probe a training setup and return the report (the same content as `--json`).
 
     The model, optimizer and data are left exactly as they were (the probe trains copies and
-    restores every RNG). Raises ProbeSetupError when the setup is unusable.
+    restores every RNG). Raises ProbeSetupError when the setup is unusable. `diagnose=False`
+    only measures (no diagnoses in the report), for a caller that runs its own engine.
     """
     if setup is None:
         setup = coerce_setup({"model": model, "train_data": train_data, "loss_fn": loss_fn,
@@ -38,16 +39,17 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
         from advisor.probe.progress import ProgressDisplay
 
         with ProgressDisplay(enabled=True) as display:
-            return run_setup(setup, options, display.update)
-    return run_setup(setup, options, callback)
+            return run_setup(setup, options, display.update, diagnose)
+    return run_setup(setup, options, callback, diagnose)
 
 
 def run_setup(setup: ProbeSetup, options: ProbeOptions,
-              progress: Progress | None = None) -> ProbeReport:
+              progress: Progress | None = None, with_diagnosis: bool = True) -> ProbeReport:
     from advisor.probe.runner import run
 
     state = run(setup, options, progress)
-    diagnoses, unknown, result, problem = diagnose(state.obs.facts, options.kb_dirs)
+    diagnoses, unknown, result, problem = (
+        diagnose(state.obs.facts, options.kb_dirs) if with_diagnosis else ([], [], None, None))
     obs = state.obs
     return ProbeReport(
         setup=_setup_info(setup, obs),

@@ -113,8 +113,10 @@ def test_progress_reports_each_phase_and_the_live_training_loss():
     import math
 
     calls = []
-    advisor.probe(**small_setup(), steps=12, budget=20,
-                  progress=lambda *args: calls.append(args))
+    report = advisor.probe(**small_setup(), steps=12, budget=20, diagnose=False,
+                           progress=lambda *args: calls.append(args))
+    # diagnose=False (what the TUI asks for) measures only: facts, no diagnoses
+    assert report.facts["loss.trend"] and report.diagnoses == [] and report.result is None
     phases = [c[0] for c in calls]
     assert phases[0] == "model" and "training" in phases
     training = [c for c in calls if c[0] == "training"]

@@ -92,13 +92,12 @@ async def test_probe_progress_then_diagnosis(mini_kb):
         return runner(spec, progress, cancel, options)
 
     app = AdvisorApp(kb=mini_kb, probe_runner=recording)
-    app.kb_dirs = ["my-rules"]
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         app.start_probe("setup.py")
         await wait_for_screen(pilot, "GuidedScreen")
-        # the probe's own diagnosis uses the UI's knowledge folders
-        assert seen_options and seen_options[0]["kb_dirs"] == ["my-rules"]
+        # the probe only measures; the UI diagnoses with its own engine and knowledge folders
+        assert seen_options and seen_options[0]["diagnose"] is False
         screen = app.screen
         assert screen.session.given["optim.lr"] == 0.3
         assert screen.series == {"loss": [2.3, 1.5, 1.0, 0.8]}

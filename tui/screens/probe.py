@@ -114,8 +114,8 @@ class ProbeScreen(Screen):
             self.post_message(self.Progress())
 
         try:
-            # the probe's own diagnosis uses the same knowledge folders as the UI
-            options = {"kb_dirs": list(self.advisor.kb_dirs), **self.options}
+            # the UI diagnoses the measured facts with its own engine: the probe only measures
+            options = {"diagnose": False, **self.options}
             outcome = self.advisor.probe_runner(self.spec, progress, self.cancel_event,
                                                 options)
         except ProbeCancelled:
