@@ -115,7 +115,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         runner = probe_cli.run_probe if args.command == "probe" else probe_cli.run_demo
         return runner(args)
     if args.command == "tui":
-        from tui.launch import run_tui
+        from advisor.tui.launch import run_tui
 
         return run_tui(args.target, _kb_dirs(args))
     parser.print_help()

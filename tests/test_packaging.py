@@ -45,19 +45,22 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_knowledge_and_tui(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert "knowledge/facts.yaml" in names
-    assert "knowledge/schema.json" in names
-    rules = [n for n in names if fnmatch(n, "knowledge/rules/*.yaml")]
-    expected = sorted(p.relative_to(REPO).as_posix()
+    assert "advisor/knowledge/facts.yaml" in names
+    assert "advisor/knowledge/schema.json" in names
+    rules = [n for n in names if fnmatch(n, "advisor/knowledge/rules/*.yaml")]
+    expected = sorted("advisor/" + p.relative_to(REPO).as_posix()
                       for p in (REPO / "knowledge" / "rules").glob("*.yaml"))
     assert rules and sorted(rules) == expected
-    assert [n for n in names if fnmatch(n, "knowledge/*.yaml")]
-    assert "tui/__init__.py" in names
-    assert any(fnmatch(n, "tui/*.tcss") or fnmatch(n, "tui/**/*.tcss") for n in names)
+    assert "advisor/tui/__init__.py" in names
+    assert any(fnmatch(n, "advisor/tui/*.tcss") or fnmatch(n, "advisor/tui/**/*.tcss")
+               for n in names)
     for module in ("advisor/cli.py", "advisor/kb/loader.py", "advisor/engine/forward.py",
                    "advisor/report/render.py", "advisor/commands/kb.py"):
         assert module in names
-    assert not [n for n in names if n.startswith(("tests/", "benchmarks/"))]
+    # nothing generic at the top level of site-packages, and no dev-only scripts
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"advisor", next(t for t in tops if t.endswith(".dist-info"))}, tops
+    assert not [n for n in names if "screenshots" in n or "capture" in n]
 
 
 def test_installed_wheel_validates_its_builtin_base(wheel, tmp_path):

@@ -21,19 +21,19 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from tui import timing
-from tui.screens.home import HomeScreen
+from advisor.tui import timing
+from advisor.tui.screens.home import HomeScreen
 
 if TYPE_CHECKING:
     from advisor.engine import DiagnosisResult, Engine
     from advisor.kb import KnowledgeBase, Problem
-    from tui.probing import ProbeEvent, ProbeOutcome
-    from tui.session import GuidedSession
+    from advisor.tui.probing import ProbeEvent, ProbeOutcome
+    from advisor.tui.session import GuidedSession
 
 
 def _run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threading.Event,
                options: dict[str, Any]) -> ProbeOutcome:
-    from tui.probing import run_probe
+    from advisor.tui.probing import run_probe
 
     return run_probe(spec, progress, cancel, options)
 
@@ -158,7 +158,7 @@ class AdvisorApp(App[int]):
             self.pop_screen()
 
     def show_message(self, title: str, text: str, *, error: bool = False) -> None:
-        from tui.screens.dialogs import MessageScreen
+        from advisor.tui.screens.dialogs import MessageScreen
 
         self.push_screen(MessageScreen(title, text, error=error))
 
@@ -169,8 +169,8 @@ class AdvisorApp(App[int]):
         def go() -> None:
             if not self._require_engine():
                 return
-            from tui.screens.guided import GuidedScreen
-            from tui.session import GuidedSession
+            from advisor.tui.screens.guided import GuidedScreen
+            from advisor.tui.session import GuidedSession
 
             assert self.engine is not None
             session = GuidedSession(self.engine, given)
@@ -180,23 +180,23 @@ class AdvisorApp(App[int]):
 
     def show_results(self, session: GuidedSession, *,
                      series: dict[str, list[float]] | None = None) -> None:
-        from tui.screens.results import ResultsScreen
+        from advisor.tui.screens.results import ResultsScreen
 
         self.push_screen(ResultsScreen(session.result(), series=series or {}))
 
     def show_result(self, result: DiagnosisResult) -> None:
-        from tui.screens.results import ResultsScreen
+        from advisor.tui.screens.results import ResultsScreen
 
         self.push_screen(ResultsScreen(result))
 
     def start_probe(self, spec: str) -> None:
-        from tui.screens.probe import ProbeScreen
+        from advisor.tui.screens.probe import ProbeScreen
 
         self.push_screen(ProbeScreen(spec, self.probe_options))
 
     def browse_kb(self) -> None:
         def go() -> None:
-            from tui.screens.kb_browser import KBBrowserScreen
+            from advisor.tui.screens.kb_browser import KBBrowserScreen
 
             self.push_screen(KBBrowserScreen())
 
@@ -208,7 +208,7 @@ class AdvisorApp(App[int]):
         def go() -> None:
             if not self._require_engine():
                 return
-            from tui.reports import ReportError, load_report
+            from advisor.tui.reports import ReportError, load_report
 
             assert self.kb is not None
             try:

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import tui.timing  # noqa: F401  (imported first: the fallback clock starts here)
+import advisor.tui.timing  # noqa: F401  (imported first: the fallback clock starts here)
 
 if TYPE_CHECKING:
-    from tui.app import Start
+    from advisor.tui.app import Start
 
 
 def classify(target: str | None) -> Start | None:
     """What TARGET names: a report to open, a setup to probe, or nothing (the home screen)."""
-    from tui.app import Start
+    from advisor.tui.app import Start
 
     if not target:
         return None
@@ -29,7 +29,7 @@ def classify(target: str | None) -> Start | None:
 
 def run_tui(target: str | None, kb_dirs: list[str]) -> int:
     """Run the TUI until the person quits; the exit code is 0 unless the app set another."""
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
     app = AdvisorApp(kb_dirs, start=classify(target))
     app.run()

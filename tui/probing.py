@@ -125,7 +125,7 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
     if cancel.is_set():
         raise ProbeCancelled()
     data = report.to_dict() if hasattr(report, "to_dict") else {}
-    from tui.reports import parse_series
+    from advisor.tui.reports import parse_series
 
     facts = {k: v for k, v in dict(report.facts).items() if v is not None}
     return ProbeOutcome(facts, parse_series(data.get("series")), data)

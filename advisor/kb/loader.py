@@ -49,7 +49,7 @@ def builtin_dir() -> Path:
         return here
     from importlib.resources import files  # pragma: no cover - unusual install layouts
 
-    return Path(str(files("knowledge")))
+    return Path(str(files("advisor.knowledge")))
 
 
 def user_dirs_from_env() -> list[Path]:

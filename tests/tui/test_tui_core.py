@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, _call_probe, run_probe
-from tui.reports import ReportError, load_report, loss_curve, parse_series
-from tui.session import GuidedSession, format_value, parse_number, symptom_facts
+from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, _call_probe, run_probe
+from advisor.tui.reports import ReportError, load_report, loss_curve, parse_series
+from advisor.tui.session import GuidedSession, format_value, parse_number, symptom_facts
 
 REPO = Path(__file__).resolve().parents[2]
 

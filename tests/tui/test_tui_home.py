@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tui_helpers import fake_probe, ready, text_of, wait_for_screen
 
-from tui.app import AdvisorApp
+from advisor.tui.app import AdvisorApp
 
 
 async def test_home_shows_the_menu_and_the_knowledge_base(mini_kb):

@@ -6,8 +6,8 @@ import shutil
 
 from tui_helpers import DATA, ready, text_of, wait_for_screen
 
-from tui.app import AdvisorApp
-from tui.screens.kb_browser import neighbours
+from advisor.tui.app import AdvisorApp
+from advisor.tui.screens.kb_browser import neighbours
 
 
 def test_neighbours_follow_the_rule_graph(mini_kb):

@@ -10,8 +10,8 @@ import time
 import pytest
 from tui_helpers import fake_probe, ready, text_of, wait_for_screen
 
-from tui.app import AdvisorApp, Start
-from tui.launch import classify
+from advisor.tui.app import AdvisorApp, Start
+from advisor.tui.launch import classify
 
 
 def test_targets_are_classified():

@@ -6,7 +6,7 @@ import json
 
 from tui_helpers import ready, text_of, wait_for_screen
 
-from tui.app import AdvisorApp
+from advisor.tui.app import AdvisorApp
 
 NAN_FACTS = {"symptom.loss_nan": True, "training.gradient_clipping": False, "optim.lr": 0.5,
              "symptom.val_rises": True, "training.early_stopping": False}

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tui.probing import ProbeEvent, ProbeOutcome
+from advisor.tui.probing import ProbeEvent, ProbeOutcome
 
 DATA = Path(__file__).parent / "data"
 
@@ -81,7 +81,7 @@ def fake_probe(facts: dict[str, Any], *, steps: int = 40, block: bool = False,
     `facts`; with `block=True` it waits until cancelled (for cancel tests and snapshots)."""
 
     def run(spec: str, progress, cancel: threading.Event, options: dict[str, Any]):
-        from tui.probing import ProbeCancelled
+        from advisor.tui.probing import ProbeCancelled
 
         progress(ProbeEvent("model"))
         for step in range(1, steps + 1):

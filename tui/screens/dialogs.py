@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from tui.widgets.plain import Plain
+from advisor.tui.widgets.plain import Plain
 
 
 class PromptScreen(ModalScreen[str | None]):

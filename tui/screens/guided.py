@@ -21,13 +21,13 @@ from textual.widgets import Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from advisor.engine import Question
-from tui.session import GuidedSession, format_value, parse_number, symptom_facts, symptom_label
-from tui.widgets.hypotheses import HypothesisBars
-from tui.widgets.number_input import NumberInput
-from tui.widgets.plain import Plain
+from advisor.tui.session import GuidedSession, format_value, parse_number, symptom_facts, symptom_label
+from advisor.tui.widgets.hypotheses import HypothesisBars
+from advisor.tui.widgets.number_input import NumberInput
+from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
 UNKNOWN = "unknown"  # the option id of "don't know"
 NO_SYMPTOM = "none"  # "none of these": let the engine ask from scratch
@@ -278,7 +278,7 @@ class GuidedScreen(Screen):
             self._show_question(answer.question)
 
     def action_why(self) -> None:
-        from tui.screens.dialogs import MessageScreen
+        from advisor.tui.screens.dialogs import MessageScreen
 
         if self.mode == "question" and self.question is not None:
             text = Text(self.question.why(self.session.kb))

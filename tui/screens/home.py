@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
-from tui.widgets.plain import Plain
+from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
 MENU = (
     ("probe", "p", "Probe a training setup",
@@ -99,7 +99,7 @@ class HomeScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def action_probe(self) -> None:
-        from tui.screens.dialogs import PromptScreen
+        from advisor.tui.screens.dialogs import PromptScreen
 
         def chosen(spec: str | None) -> None:
             if spec:
@@ -115,7 +115,7 @@ class HomeScreen(Screen):
         self.advisor.start_guided()
 
     def action_open_report(self) -> None:
-        from tui.screens.dialogs import PromptScreen
+        from advisor.tui.screens.dialogs import PromptScreen
 
         def chosen(path: str | None) -> None:
             if path:

@@ -22,11 +22,11 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from advisor.kb.display import fact_text, rule_text
 from advisor.kb.model import KnowledgeBase, Problem, Rule, fact_names, rule_refs
-from tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
-from tui.widgets.plain import Plain
+from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
+from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
 NAME_WIDTH = 24  # what fits beside the mark in the 32-column list (see kb_browser.tcss)
 
@@ -235,7 +235,7 @@ class KBBrowserScreen(Screen):
         self.app.pop_screen()
 
     def action_load(self) -> None:
-        from tui.screens.dialogs import PromptScreen
+        from advisor.tui.screens.dialogs import PromptScreen
 
         def chosen(path: str | None) -> None:
             if path:

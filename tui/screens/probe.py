@@ -24,11 +24,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline
 
-from tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, ProbeOutcome
-from tui.widgets.plain import Plain
+from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, ProbeOutcome
+from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
 MAX_POINTS = 400  # the sparkline summarises anyway; keep the message small
 

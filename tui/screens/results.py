@@ -34,13 +34,13 @@ from advisor.engine import Conclusion, DiagnosisResult, Explanation
 from advisor.engine.evaluate import Trace
 from advisor.engine.result import SEVERITY_RANK
 from advisor.report import render_json, render_markdown, write_atomic
-from tui.reports import loss_curve
-from tui.session import format_value
-from tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
-from tui.widgets.plain import Plain, reflow
+from advisor.tui.reports import loss_curve
+from advisor.tui.session import format_value
+from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
+from advisor.tui.widgets.plain import Plain, reflow
 
 if TYPE_CHECKING:
-    from tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp
 
 NOTHING = ("Nothing in the knowledge base fired on these observations.\n\n"
            "Press escape to answer more questions, or probe your setup from the home screen: "
@@ -150,7 +150,7 @@ class ResultsScreen(Screen):
         self.query_one("#detail", TabbedContent).active = pane
 
     def action_export(self, kind: str) -> None:
-        from tui.screens.dialogs import PromptScreen
+        from advisor.tui.screens.dialogs import PromptScreen
 
         default = self.advisor.export_dir / f"advisor-report.{kind}"
 

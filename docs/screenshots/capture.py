@@ -1,6 +1,6 @@
 """Write an SVG screenshot of every screen to docs/screenshots/ (for the README).
 
-    python -m tui.screenshots [OUTDIR] [--size 100x30]
+    python docs/screenshots/capture.py [OUTDIR] [--size 100x30]
 
 Each screen is reached the way a person would, with key presses through Textual's Pilot, on the
 built-in knowledge base. The probe screen is shown mid-run with a scripted progress feed (a real
@@ -23,10 +23,10 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from tui.app import AdvisorApp, Start
-from tui.probing import ProbeCancelled, ProbeEvent, ProbeOutcome
+from advisor.tui.app import AdvisorApp, Start
+from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeOutcome
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+OUT = Path(__file__).resolve().parent
 
 
 def scripted_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threading.Event,
@@ -84,7 +84,7 @@ NAN_ANSWERS = {"runtime.error": "none", "task.kind": "multiclass",
 
 
 async def _symptom(pilot: Pilot, name: str) -> None:
-    from tui.session import symptom_facts
+    from advisor.tui.session import symptom_facts
 
     await pilot.press("s")
     await _wait(pilot, "GuidedScreen")
