@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from advisor.tui import timing
+from advisor.tui.screens.home import HomeScreen
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from advisor.tui import timing
-from advisor.tui.screens.home import HomeScreen
-
 if TYPE_CHECKING:
-    from advisor.engine import DiagnosisResult, Engine
-    from advisor.kb import KnowledgeBase, Problem
     from advisor.tui.probing import ProbeEvent, ProbeOutcome
     from advisor.tui.session import GuidedSession
+
+    from advisor.engine import DiagnosisResult, Engine
+    from advisor.kb import KnowledgeBase, Problem
 
 
 def _run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threading.Event,

@@ -21,10 +21,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from textual.pilot import Pilot
-
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeOutcome
+from textual.pilot import Pilot
 
 OUT = Path(__file__).resolve().parent
 

@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, _call_probe, run_probe
 from advisor.tui.reports import ReportError, load_report, loss_curve, parse_series
 from advisor.tui.session import GuidedSession, format_value, parse_number, symptom_facts

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tui_helpers import answer, choose, pick, ready, text_of, wait_for_screen
-
 from advisor.tui.app import AdvisorApp
 from advisor.tui.session import symptom_facts
+from tui_helpers import answer, choose, pick, ready, text_of, wait_for_screen
 
 # What a person with each problem would answer; every other question gets "don't know". The
 # interview stops once these are all asked or after MAX_QUESTIONS; `expect` must then all be

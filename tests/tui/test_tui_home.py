@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tui_helpers import fake_probe, ready, text_of, wait_for_screen
-
 from advisor.tui.app import AdvisorApp
+from tui_helpers import fake_probe, ready, text_of, wait_for_screen
 
 
 async def test_home_shows_the_menu_and_the_knowledge_base(mini_kb):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from tui_helpers import DATA, ready, text_of, wait_for_screen
-
 from advisor.tui.app import AdvisorApp
 from advisor.tui.screens.kb_browser import neighbours
+from tui_helpers import DATA, ready, text_of, wait_for_screen
 
 
 def test_neighbours_follow_the_rule_graph(mini_kb):

@@ -8,10 +8,9 @@ import textwrap
 import time
 
 import pytest
-from tui_helpers import fake_probe, ready, text_of, wait_for_screen
-
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.launch import classify
+from tui_helpers import fake_probe, ready, text_of, wait_for_screen
 
 
 def test_targets_are_classified():

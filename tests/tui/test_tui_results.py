@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tui_helpers import ready, text_of, wait_for_screen
-
 from advisor.tui.app import AdvisorApp
+from tui_helpers import ready, text_of, wait_for_screen
 
 NAN_FACTS = {"symptom.loss_nan": True, "training.gradient_clipping": False, "optim.lr": 0.5,
              "symptom.val_rises": True, "training.early_stopping": False}

@@ -9,10 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from tui_helpers import fake_probe, ready, wait_for_screen
-
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.screens.probe import ProbeScreen
+from tui_helpers import fake_probe, ready, wait_for_screen
 
 NAN = {"symptom.loss_nan": True, "training.gradient_clipping": False, "optim.lr": 0.5,
        "symptom.val_rises": True, "training.early_stopping": False}

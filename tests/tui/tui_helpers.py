@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from advisor.tui.probing import ProbeEvent, ProbeOutcome
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
-
-from advisor.tui.probing import ProbeEvent, ProbeOutcome
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input
-
-from advisor.tui.widgets.plain import Plain
 
 
 class PromptScreen(ModalScreen[str | None]):

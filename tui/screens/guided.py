@@ -12,6 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from advisor.tui.session import (
+    GuidedSession,
+    format_value,
+    parse_number,
+    symptom_facts,
+    symptom_label,
+)
+from advisor.tui.widgets.hypotheses import HypothesisBars
+from advisor.tui.widgets.number_input import NumberInput
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,10 +31,6 @@ from textual.widgets import Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from advisor.engine import Question
-from advisor.tui.session import GuidedSession, format_value, parse_number, symptom_facts, symptom_label
-from advisor.tui.widgets.hypotheses import HypothesisBars
-from advisor.tui.widgets.number_input import NumberInput
-from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp

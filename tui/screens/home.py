@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,8 +17,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
-
-from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,8 +24,6 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from advisor.kb.display import fact_text, rule_text
 from advisor.kb.model import KnowledgeBase, Problem, Rule, fact_names, rule_refs
-from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
-from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp

@@ -15,6 +15,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, ProbeOutcome
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -23,9 +25,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline
-
-from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, ProbeOutcome
-from advisor.tui.widgets.plain import Plain
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp

@@ -13,6 +13,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.tui.reports import loss_curve
+from advisor.tui.session import format_value
+from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
+from advisor.tui.widgets.plain import Plain, reflow
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -34,10 +38,6 @@ from advisor.engine import Conclusion, DiagnosisResult, Explanation
 from advisor.engine.evaluate import Trace
 from advisor.engine.result import SEVERITY_RANK
 from advisor.report import render_json, render_markdown, write_atomic
-from advisor.tui.reports import loss_curve
-from advisor.tui.session import format_value
-from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
-from advisor.tui.widgets.plain import Plain, reflow
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp

@@ -8,10 +8,9 @@ adapts to the terminal.
 
 from __future__ import annotations
 
+from advisor.tui.session import Hypothesis
 from rich.text import Text
 from textual.widget import Widget
-
-from advisor.tui.session import Hypothesis
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEVERITY_MARK = {"error": "E", "warning": "W", "info": "i"}
