@@ -11,11 +11,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+from advisor.errors import EXIT_FAIL_ON, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
 
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one clear message, exit code 2."""
+__all__ = ["EXIT_FAIL_ON", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
 
 def _add_kb_option(parser: argparse.ArgumentParser) -> None:

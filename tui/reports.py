@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor.errors import AdvisorError
 from advisor.kb.model import KnowledgeBase, Location
 from advisor.kb.semantics import check_facts
 
 
-class ReportError(Exception):
+class ReportError(AdvisorError):
     """A report that cannot be used; `str(exc)` is the message for the person."""
 
 

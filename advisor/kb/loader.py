@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from advisor.errors import AdvisorError
 from advisor.kb.conditions import ConditionParser
 from advisor.kb.model import (
     Ask,
@@ -34,7 +35,7 @@ ENV_VAR = "ADVISOR_KB_PATH"
 _SCHEMA = kb_file_schema()
 
 
-class KBError(Exception):
+class KBError(AdvisorError):
     """The knowledge base has problems; `problems` lists every one with its location."""
 
     def __init__(self, problems: Sequence[Problem]):

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from advisor.errors import AdvisorError
 from advisor.kb.model import Location, Problem
 
 Path = tuple[Any, ...]
@@ -40,7 +41,7 @@ class YamlDocument:
         return Location(self.file, line, col)
 
 
-class YamlError(Exception):
+class YamlError(AdvisorError):
     def __init__(self, problem: Problem):
         super().__init__(str(problem))
         self.problem = problem

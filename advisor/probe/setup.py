@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from advisor.errors import AdvisorError
+
 TASKS = ("regression", "binary", "multiclass", "multilabel")
 REQUIRED = ("model", "train_data", "loss_fn")
 EXPECTED = ("a dict (or advisor.ProbeSetup) with model (torch.nn.Module), train_data (an "
@@ -27,7 +29,7 @@ EXPECTED = ("a dict (or advisor.ProbeSetup) with model (torch.nn.Module), train_
             "optimizer, val_data, task and step")
 
 
-class ProbeSetupError(Exception):
+class ProbeSetupError(AdvisorError):
     """A setup that cannot be loaded or used. `str(exc)` is the whole message for the user."""
 
 
