@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe = sub.add_parser("probe", help="run a short instrumented training of your setup")
     demo = sub.add_parser("demo", help="probe a bundled example with a real fault")
     try:
-        from advisor.probe.cli import add_probe_arguments  # imports no torch at module level
+        from advisor.probing.cli import add_probe_arguments  # imports no torch at module level
     except ImportError:  # pragma: no cover - partial installs
         add_probe_arguments = None
     if add_probe_arguments is not None:
@@ -108,7 +108,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return run_diagnose(args, _kb_dirs(args))
     if args.command in ("probe", "demo"):
-        from advisor.probe import cli as probe_cli
+        from advisor.probing import cli as probe_cli
 
         runner = probe_cli.run_probe if args.command == "probe" else probe_cli.run_demo
         return runner(args)

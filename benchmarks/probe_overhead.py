@@ -24,13 +24,13 @@ from torch.utils.data import DataLoader, TensorDataset
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.probe.batches import BatchStream  # noqa: E402
-from advisor.probe.collectors.training import run_training  # noqa: E402
-from advisor.probe.context import ProbeContext, ProbeOptions, Structure  # noqa: E402
-from advisor.probe.facts import Observations  # noqa: E402
-from advisor.probe.setup import coerce_setup  # noqa: E402
-from advisor.probe.state import OptimizerRecipe, copy_model  # noqa: E402
-from advisor.probe.trace import ForwardTrace  # noqa: E402
+from advisor.probing.batches import BatchStream  # noqa: E402
+from advisor.probing.collectors.training import run_training  # noqa: E402
+from advisor.probing.context import ProbeContext, ProbeOptions, Structure  # noqa: E402
+from advisor.probing.facts import Observations  # noqa: E402
+from advisor.probing.setup import coerce_setup  # noqa: E402
+from advisor.probing.state import OptimizerRecipe, copy_model  # noqa: E402
+from advisor.probing.trace import ForwardTrace  # noqa: E402
 
 
 def mlp() -> tuple[nn.Module, DataLoader]:

@@ -1,7 +1,7 @@
-"""The bridge between the probe screen and `advisor.probe`, free of Textual.
+"""The bridge between the probe screen and `advisor.probing`, free of Textual.
 
 The probe trains the user's model for a few hundred steps, so it runs in a worker thread; this
-module is what that thread calls. It imports `advisor.probe` (and so torch) only when a probe
+module is what that thread calls. It imports `advisor.probing` (and so torch) only when a probe
 actually starts, which keeps `advisor tui` starting in well under a second. Everything that can
 go wrong is turned into `ProbeFailed` (a message for the person) or `ProbeCancelled`.
 """
@@ -66,7 +66,7 @@ class _Interrupt(KeyboardInterrupt):
 
 def _call_probe(probe: Callable[..., Any], setup: Any, progress: Callable[[ProbeEvent], None],
                 cancel: threading.Event, options: dict[str, Any]) -> Any:
-    """Call `advisor.probe.api.probe` with whichever hooks it has.
+    """Call `advisor.probing.api.probe` with whichever hooks it has.
 
     The contract is `progress=callable(event)` (an event with .phase, .step, .total, .loss) and
     `cancel=threading.Event()`; an older form calls `progress(phase, done, total)` and has no
@@ -101,15 +101,15 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
         raise ProbeCancelled()
     progress(ProbeEvent("loading the setup (and torch)"))
     try:
-        from advisor.probe.setup import ProbeSetupError, load_setup
+        from advisor.probing.setup import ProbeSetupError, load_setup
     except ImportError as exc:  # a partial install
         raise ProbeFailed(f"the probe is not available: {exc}") from None
     try:
-        setup = load_setup(spec)  # before advisor.probe.api: a broken setup fails fast
+        setup = load_setup(spec)  # before advisor.probing.api: a broken setup fails fast
     except ProbeSetupError as exc:
         raise ProbeFailed(str(exc)) from None
     try:
-        from advisor.probe.api import probe
+        from advisor.probing.api import probe
     except ImportError as exc:
         raise ProbeFailed(f"the probe is not available: {exc}") from None
     if cancel.is_set():

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.probe.api import run_setup
-from advisor.probe.context import ProbeOptions
-from advisor.probe.setup import load_setup
+from advisor.probing.api import run_setup
+from advisor.probing.context import ProbeOptions
+from advisor.probing.setup import load_setup
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STEPS, BUDGET = 100, 60.0  # the steps bound the run; the budget only guards slow machines

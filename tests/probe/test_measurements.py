@@ -10,18 +10,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advisor.probe.collectors.data import (
+from advisor.probing.collectors.data import (
     DataScan,
     input_shift,
     label_shift,
     order_correlation,
     robust_outlier_fraction,
 )
-from advisor.probe.collectors.loss import LossTrace, infer_task, loss_kind
-from advisor.probe.collectors.model import identical_rows, init_scale_ratio
-from advisor.probe.collectors.structure import shapes_broadcast_silently
-from advisor.probe.errors import classify_error
-from advisor.probe.trace import ForwardTrace, unit_activity
+from advisor.probing.collectors.loss import LossTrace, infer_task, loss_kind
+from advisor.probing.collectors.model import identical_rows, init_scale_ratio
+from advisor.probing.collectors.structure import shapes_broadcast_silently
+from advisor.probing.errors import classify_error
+from advisor.probing.trace import ForwardTrace, unit_activity
 
 
 def final_activation(model: nn.Module, x: torch.Tensor) -> str:
@@ -197,7 +197,7 @@ def test_label_shift_corrects_for_small_samples():
 
 
 def test_input_shift():
-    from advisor.probe.collectors.data import FeatureStats
+    from advisor.probing.collectors.data import FeatureStats
 
     rng = np.random.default_rng(2)
     a, b, c = FeatureStats(), FeatureStats(), FeatureStats()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import advisor.probe
+import advisor
 
 from .helpers import FAST, small_setup
 

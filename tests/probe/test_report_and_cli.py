@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-import advisor.probe
-from advisor.probe.report import ProbeReport
+import advisor
+from advisor.probing.report import ProbeReport
 
 from .helpers import FAST, small_setup
 
-DEMO = "advisor.probe.demo_setup:setup"
+DEMO = "advisor.probing.demo_setup:setup"
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import advisor
-from advisor.probe.setup import ProbeSetup, ProbeSetupError, coerce_setup, load_setup, parse_spec
+from advisor.probing.setup import ProbeSetup, ProbeSetupError, coerce_setup, load_setup, parse_spec
 
 GOOD = """
 import torch
@@ -56,7 +56,7 @@ def test_loads_named_function(good_file):
 
 
 def test_loads_module_spec():
-    assert load_setup("advisor.probe.demo_setup:setup").loss_fn is not None
+    assert load_setup("advisor.probing.demo_setup:setup").loss_fn is not None
 
 
 def test_probe_setup_is_exported_lazily():
@@ -120,13 +120,14 @@ def test_cli_prints_the_message_and_exits_2(tmp_path, advisor):
 
 
 
-def test_advisor_probe_is_callable_as_function_and_as_module(tmp_path, cli_env):
-    """`advisor.probe` names both the subpackage and the function; both spellings work."""
-    code = ("import advisor\n"
+def test_advisor_probe_stays_a_function_after_the_probe_modules_load(tmp_path, cli_env):
+    """`advisor.probe` is a plain function; importing the probing package does not rebind it."""
+    code = ("import advisor, types\n"
             "f = advisor.probe\n"
-            "import advisor.probe.report\n"
-            "assert callable(f) and callable(advisor.probe)\n"
-            "from advisor.probe import ProbeReport, ProbeSetupError\n"
+            "import advisor.probing.report\n"
+            "assert isinstance(advisor.probe, types.FunctionType) and advisor.probe is f\n"
+            "from advisor import ProbeSetupError, AdvisorError\n"
+            "assert issubclass(ProbeSetupError, AdvisorError)\n"
             "print('ok')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tmp_path, env=cli_env(), timeout=120)

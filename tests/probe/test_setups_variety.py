@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-import advisor.probe
+import advisor
 
 QUICK = {"steps": 24, "budget": 20.0}
 

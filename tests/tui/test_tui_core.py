@@ -193,5 +193,5 @@ def test_headless_commands_never_import_textual():
 def test_tui_starts_without_torch_or_the_knowledge_base():
     mods = _modules_after("import tui.launch, tui.app")
     assert "textual" in mods
-    for heavy in ("torch", "networkx", "yaml", "advisor.engine", "advisor.probe.api"):
+    for heavy in ("torch", "networkx", "yaml", "advisor.engine", "advisor.probing.api"):
         assert heavy not in mods, heavy

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from advisor.probe.facts import Observations
+from advisor.probing.facts import Observations
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
                  nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)

@@ -6,7 +6,7 @@ is `nn.CrossEntropyLoss`, which applies log-softmax itself: the outputs are squa
 initial loss is off and gradients shrink as the model grows confident. The probe should report
 `output_activation_mismatch`.
 
-Run it yourself: `advisor probe advisor.probe.demo_setup:setup`.
+Run it yourself: `advisor probe advisor.probing.demo_setup:setup`.
 """
 
 from __future__ import annotations

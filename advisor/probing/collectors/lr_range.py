@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from advisor.probe.collectors.loss import loss_value
-from advisor.probe.context import ProbeContext
+from advisor.probing.collectors.loss import loss_value
+from advisor.probing.context import ProbeContext
 
 START_LR, END_LR = 1e-7, 10.0
 WINDOW = 9  # running lower quartile over this many points

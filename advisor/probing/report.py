@@ -73,17 +73,17 @@ class ProbeReport:
         return json.dumps(self.to_dict(), indent=2, default=_default, allow_nan=False) + "\n"
 
     def text(self) -> str:
-        from advisor.probe.text import render_summary
+        from advisor.probing.text import render_summary
 
         return render_summary(self)
 
     def markdown(self) -> str:
-        from advisor.probe.markdown import render_markdown
+        from advisor.probing.markdown import render_markdown
 
         return render_markdown(self)
 
     def html(self) -> str:
-        from advisor.probe.html import render_html
+        from advisor.probing.html import render_html
 
         return render_html(self)
 

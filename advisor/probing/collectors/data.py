@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.probe.batches import BatchStream, first_tensor, forward, leading_size, split_pair
-from advisor.probe.collectors.loss import TaskInfo
-from advisor.probe.facts import Observations
+from advisor.probing.batches import BatchStream, first_tensor, forward, leading_size, split_pair
+from advisor.probing.collectors.loss import TaskInfo
+from advisor.probing.facts import Observations
 
 KNN_SAMPLES = 2000
 KNN_DIMS = 512

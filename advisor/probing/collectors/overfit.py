@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from advisor.probe.batches import first_tensor, leading_size, slice_batch
-from advisor.probe.collectors.loss import TaskInfo, loss_value
-from advisor.probe.collectors.model import DROPOUTS
-from advisor.probe.context import ProbeContext
-from advisor.probe.state import OptimizerRecipe
+from advisor.probing.batches import first_tensor, leading_size, slice_batch
+from advisor.probing.collectors.loss import TaskInfo, loss_value
+from advisor.probing.collectors.model import DROPOUTS
+from advisor.probing.context import ProbeContext
+from advisor.probing.state import OptimizerRecipe
 
 SAMPLES = 16
 PASS_RATIO = 0.05

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.probe.text import fmt, header_lines
+from advisor.probing.text import fmt, header_lines
 
 if TYPE_CHECKING:
-    from advisor.probe.report import ProbeReport
+    from advisor.probing.report import ProbeReport
 
 
 def render_markdown(report: ProbeReport) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from advisor.probe.setup import ProbeSetupError
+from advisor.probing.setup import ProbeSetupError
 
 
 class BatchError(ProbeSetupError):

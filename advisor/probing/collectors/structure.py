@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from advisor.probe.batches import first_tensor, forward, split_pair
-from advisor.probe.collectors.loss import (
+from advisor.probing.batches import first_tensor, forward, split_pair
+from advisor.probing.collectors.loss import (
     CLASS_INDEX_LOSSES,
     LossTrace,
     TaskInfo,
@@ -25,9 +25,9 @@ from advisor.probe.collectors.loss import (
     loss_kind,
     loss_value,
 )
-from advisor.probe.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
-from advisor.probe.context import ProbeContext, Structure
-from advisor.probe.trace import ForwardTrace
+from advisor.probing.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
+from advisor.probing.context import ProbeContext, Structure
+from advisor.probing.trace import ForwardTrace
 
 HOOKED = (*WEIGHT_LAYERS, nn.RNNBase, nn.Embedding, nn.MultiheadAttention)
 

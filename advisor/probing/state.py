@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.probe.setup import ProbeSetupError
+from advisor.probing.setup import ProbeSetupError
 
 
 @dataclass

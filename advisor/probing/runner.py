@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.probe.batches import BatchStream
-from advisor.probe.collectors import data as data_col
-from advisor.probe.collectors import model as model_col
-from advisor.probe.collectors import nonfinite, overfit, structure, training, wiring
-from advisor.probe.collectors.lr_range import lr_range_test, observe_lr_range
-from advisor.probe.context import ProbeContext, ProbeOptions
-from advisor.probe.device import describe, peak_memory_mb, pick_device, reset_peak
-from advisor.probe.errors import classify_error, error_message
-from advisor.probe.facts import Observations
-from advisor.probe.setup import ProbeSetup, ProbeSetupError
-from advisor.probe.state import OptimizerRecipe, copy_model, preserved, seed_everything
+from advisor.probing.batches import BatchStream
+from advisor.probing.collectors import data as data_col
+from advisor.probing.collectors import model as model_col
+from advisor.probing.collectors import nonfinite, overfit, structure, training, wiring
+from advisor.probing.collectors.lr_range import lr_range_test, observe_lr_range
+from advisor.probing.context import ProbeContext, ProbeOptions
+from advisor.probing.device import describe, peak_memory_mb, pick_device, reset_peak
+from advisor.probing.errors import classify_error, error_message
+from advisor.probing.facts import Observations
+from advisor.probing.setup import ProbeSetup, ProbeSetupError
+from advisor.probing.state import OptimizerRecipe, copy_model, preserved, seed_everything
 
 Progress = Callable[[str, int, int], None]
 SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from advisor.probe.collectors.model import identical_rows
-from advisor.probe.collectors.training import TrainRecord
-from advisor.probe.context import ProbeContext
+from advisor.probing.collectors.model import identical_rows
+from advisor.probing.collectors.training import TrainRecord
+from advisor.probing.context import ProbeContext
 
 MIN_BACKWARDS = 3
 

@@ -7,7 +7,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.probe.report import ProbeReport
+    from advisor.probing.report import ProbeReport
 
 KEY_FACTS = (
     ("task.kind", "task"), ("loss_fn.kind", "loss"),

@@ -9,12 +9,12 @@ from typing import Any
 
 import torch
 
-from advisor.probe.batches import BatchStream, forward, to_device
-from advisor.probe.collectors.loss import TaskInfo
-from advisor.probe.device import autocast
-from advisor.probe.facts import Observations
-from advisor.probe.setup import ProbeSetup
-from advisor.probe.state import OptimizerRecipe
+from advisor.probing.batches import BatchStream, forward, to_device
+from advisor.probing.collectors.loss import TaskInfo
+from advisor.probing.device import autocast
+from advisor.probing.facts import Observations
+from advisor.probing.setup import ProbeSetup
+from advisor.probing.state import OptimizerRecipe
 
 
 @dataclass

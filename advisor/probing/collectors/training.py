@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.probe.context import ProbeContext
-from advisor.probe.device import grad_scaler, synchronize
-from advisor.probe.errors import classify_error, error_message
-from advisor.probe.facts import Observations
-from advisor.probe.series import final_level, loss_shape, median_ratio, val_trend
-from advisor.probe.trace import ActivationRecorder
+from advisor.probing.context import ProbeContext
+from advisor.probing.device import grad_scaler, synchronize
+from advisor.probing.errors import classify_error, error_message
+from advisor.probing.facts import Observations
+from advisor.probing.series import final_level, loss_shape, median_ratio, val_trend
+from advisor.probing.trace import ActivationRecorder
 
 Progress = Callable[[str, int, int], None]
 MIN_STEPS = 20        # a shorter run says nothing about trends, whatever the budget

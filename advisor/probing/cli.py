@@ -13,7 +13,7 @@ from typing import Any
 
 from advisor.cli import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE
 
-DEMO_SETUP = "advisor.probe.demo_setup:setup"
+DEMO_SETUP = "advisor.probing.demo_setup:setup"
 
 
 def add_probe_arguments(parser: argparse.ArgumentParser, demo: bool = False) -> None:
@@ -69,12 +69,12 @@ def run_demo(args: argparse.Namespace) -> int:
     """The probe on a bundled example with a real fault (no files needed)."""
     if not getattr(args, "quiet", False):
         print("advisor demo: probing a bundled digits classifier that has a real fault "
-              "(see advisor/probe/demo_setup.py)", file=sys.stderr)
+              "(see advisor/probing/demo_setup.py)", file=sys.stderr)
     return _run(args, DEMO_SETUP)
 
 
 def _run(args: argparse.Namespace, spec: str) -> int:
-    from advisor.probe.setup import ProbeSetupError
+    from advisor.probing.setup import ProbeSetupError
 
     try:
         return _probe(args, spec)
@@ -84,10 +84,10 @@ def _run(args: argparse.Namespace, spec: str) -> int:
 
 
 def _probe(args: argparse.Namespace, spec: str) -> int:
-    from advisor.probe.api import run_setup
-    from advisor.probe.context import ProbeOptions
-    from advisor.probe.progress import ProgressDisplay
-    from advisor.probe.setup import load_setup
+    from advisor.probing.api import run_setup
+    from advisor.probing.context import ProbeOptions
+    from advisor.probing.progress import ProgressDisplay
+    from advisor.probing.setup import load_setup
 
     kb_dirs = tuple(getattr(args, "kb", []) or [])
     _check_outputs(args)
@@ -113,7 +113,7 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Fail before a long run, not after it, when an output folder does not exist."""
-    from advisor.probe.setup import ProbeSetupError
+    from advisor.probing.setup import ProbeSetupError
 
     for flag in ("json", "markdown", "html"):
         path = getattr(args, flag, None)
@@ -141,7 +141,7 @@ def _write_outputs(args: argparse.Namespace, report: Any) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m advisor.probe SETUP ...` (the same as `advisor probe`)."""
+    """`python -m advisor.probing SETUP ...` (the same as `advisor probe`)."""
     parser = argparse.ArgumentParser(prog="advisor probe",
                                      description="Probe a training setup and diagnose it.")
     add_probe_arguments(parser)

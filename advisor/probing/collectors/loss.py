@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from advisor.probe.trace import op_name
+from advisor.probing.trace import op_name
 
 LOSS_FUNCTIONS = {
     "cross_entropy": "cross_entropy", "nll_loss": "nll", "binary_cross_entropy": "bce",

@@ -6,11 +6,11 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from advisor.probe.svg import line_plot
-from advisor.probe.text import fmt, header_lines
+from advisor.probing.svg import line_plot
+from advisor.probing.text import fmt, header_lines
 
 if TYPE_CHECKING:
-    from advisor.probe.report import ProbeReport
+    from advisor.probing.report import ProbeReport
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}

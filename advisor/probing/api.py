@@ -7,9 +7,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from advisor.probe.context import ProbeOptions
-from advisor.probe.report import ProbeReport
-from advisor.probe.setup import ProbeSetup, coerce_setup
+from advisor.probing.context import ProbeOptions
+from advisor.probing.report import ProbeReport
+from advisor.probing.setup import ProbeSetup, coerce_setup
 
 # progress(phase, done, total, loss): loss is the latest training loss during "training", else
 # None; the TUI draws its live curve from it
@@ -36,7 +36,7 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
                            kb_dirs=tuple(kb_dirs), quiet=not progress)
     callback = progress if callable(progress) else None
     if progress is True:
-        from advisor.probe.progress import ProgressDisplay
+        from advisor.probing.progress import ProgressDisplay
 
         with ProgressDisplay(enabled=True) as display:
             return run_setup(setup, options, display.update, diagnose)
@@ -45,7 +45,7 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
 
 def run_setup(setup: ProbeSetup, options: ProbeOptions,
               progress: Progress | None = None, with_diagnosis: bool = True) -> ProbeReport:
-    from advisor.probe.runner import run
+    from advisor.probing.runner import run
 
     state = run(setup, options, progress)
     diagnoses, unknown, result, problem = (

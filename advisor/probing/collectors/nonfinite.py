@@ -17,10 +17,10 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from advisor.probe.batches import forward, split_pair
-from advisor.probe.collectors.training import TrainRecord
-from advisor.probe.context import ProbeContext
-from advisor.probe.trace import op_name
+from advisor.probing.batches import forward, split_pair
+from advisor.probing.collectors.training import TrainRecord
+from advisor.probing.context import ProbeContext
+from advisor.probing.trace import op_name
 
 
 def _nonfinite(obj: Any) -> bool:

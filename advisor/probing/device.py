@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from advisor.probe.setup import ProbeSetupError
+from advisor.probing.setup import ProbeSetupError
 
 
 def pick_device(requested: str | None = None) -> torch.device:
