@@ -1,28 +1,27 @@
-"""What every phase of a probe run shares: the setup, the device, the pristine model copy from
-which each experiment starts, the optimizer recipe, the options and the observations so far."""
+"""What every phase of a probe run shares: the setup, the device, the recipe of pristine copies
+from which each experiment starts, the options and the observations so far."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from advisor.experiments.recipe import Recipe, Trainee
 from advisor.probing.batches import BatchStream, forward, to_device
 from advisor.probing.collectors.loss import TaskInfo
 from advisor.probing.device import autocast
 from advisor.probing.facts import Observations
-from advisor.probing.setup import ProbeSetup
-from advisor.probing.state import OptimizerRecipe
+from advisor.probing.setup import ProbeSetup, ProbeSetupError
 
 
 @dataclass
 class ProbeOptions:
     """Knobs of a probe run (the CLI flags)."""
 
-    steps: int = 200
-    budget: float = 30.0          # seconds, whole run
+    steps: int = 200              # training steps; the other experiments have fixed step counts
+    budget: float = 30.0          # seconds: a cap on the whole run, never a target
     device: str | None = None
     amp: bool = False
     seed: int = 0
@@ -47,8 +46,7 @@ class ProbeContext:
     setup: ProbeSetup
     options: ProbeOptions
     device: torch.device
-    pristine: torch.nn.Module
-    recipe: OptimizerRecipe
+    recipe: Recipe
     obs: Observations
     train: BatchStream
     val: BatchStream | None = None
@@ -57,21 +55,47 @@ class ProbeContext:
     val_batches: list[Any] = field(default_factory=list)
     train_eval_batches: list[Any] = field(default_factory=list)
 
+    @property
+    def pristine(self) -> torch.nn.Module:
+        """The copy of the user's model every experiment starts from (never trained)."""
+        return self.recipe.model
+
     def fresh_model(self) -> torch.nn.Module:
         """A new copy of the user's model as handed over, in training mode."""
-        model = copy.deepcopy(self.pristine)
-        model.train()
-        return model
+        return self.recipe.fresh_model()
+
+    def build(self, lr: float | None = None, with_state: bool = True,
+              adam: bool = False) -> Trainee:
+        """Fresh model, optimizer, scheduler and scaler for one experiment."""
+        return self.recipe.build(lr=lr, with_state=with_state, amp=self.options.amp,
+                                 device=self.device, adam=adam)
 
     def loss(self, model: torch.nn.Module, batch: Any,
              amp: bool = False) -> tuple[torch.Tensor, Any, Any]:
         """(loss, outputs, targets) for one batch already on the device."""
         with autocast(self.device, amp):
             outputs, targets = forward(model, batch, self.setup.step)
-            loss = self.setup.loss_fn(outputs, targets)
+            loss = self._loss_fn(outputs, targets)
         if not isinstance(loss, torch.Tensor):
             loss = torch.as_tensor(loss, dtype=torch.float32)
         return loss, outputs, targets
+
+    def _loss_fn(self, outputs: Any, targets: Any) -> Any:
+        """loss_fn(outputs, targets); a model whose output is a tuple or a dict that the loss
+        cannot take is a setup problem with a clear remedy, not a crash of the run."""
+        try:
+            return self.setup.loss_fn(outputs, targets)
+        except (TypeError, AttributeError, IndexError, KeyError, RuntimeError) as exc:
+            if isinstance(outputs, torch.Tensor) or not isinstance(outputs, (tuple, list, dict)):
+                raise
+            kind = "dict" if isinstance(outputs, dict) else type(outputs).__name__
+            raise ProbeSetupError(
+                f"{self.setup.name}: the model returns a {kind}, and loss_fn(outputs, targets) "
+                f"raised {type(exc).__name__}: {str(exc).strip()[:200]}. Hand over a "
+                "'train_step(model, batch, optimizer) -> loss' or a 'step(model, batch) -> "
+                "(outputs, targets)' that picks the tensor the loss needs, or index the output "
+                "in loss_fn (e.g. lambda out, y: F.cross_entropy(out[0], y) or "
+                "out['logits'])") from None
 
     def on_device(self, batch: Any) -> Any:
         return to_device(batch, self.device)

@@ -6,7 +6,11 @@ by exception type first, then by message patterns that have been stable across r
 
 from __future__ import annotations
 
+import os
 import re
+import sysconfig
+import traceback
+from pathlib import Path
 
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("out_of_memory", (r"out of memory", r"can't allocate memory", r"CUDA error: out of memory",
@@ -60,7 +64,30 @@ def classify_error(exc: BaseException) -> str:
 
 def error_message(exc: BaseException, limit: int = 500) -> str:
     """The first meaningful lines of the message, short enough for a report."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the code called sys.exit({exc.code!r}) during the run"
     text = f"{type(exc).__name__}: {exc}".strip()
     lines = [ln for ln in text.splitlines() if ln.strip()]
     text = " ".join(lines[:3])
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_ADVISOR = str(Path(__file__).resolve().parents[1])
+_LIBRARIES = tuple({str(Path(p).resolve()) for key in ("stdlib", "platstdlib", "purelib",
+                                                       "platlib")
+                    if (p := sysconfig.get_paths().get(key))})
+
+
+def user_frame(exc: BaseException) -> str | None:
+    """'FILE:LINE' of the innermost frame in the user's own code (not advisor, not the standard
+    library, not an installed package), or None when the traceback never enters it."""
+    chosen = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        name = frame.filename or ""
+        if name.startswith("<"):
+            continue
+        path = os.path.realpath(name)
+        if path.startswith(_ADVISOR) or path.startswith(_LIBRARIES):
+            continue
+        chosen = frame
+    return f"{chosen.filename}:{chosen.lineno}" if chosen else None

@@ -1,13 +1,22 @@
-"""Orchestrates a probe run: phases in order, each with its share of the time budget, the user's
-errors turned into observations, Ctrl-C into a partial report, and every global put back.
+"""Orchestrates a probe run: phases in order, the user's errors turned into observations, Ctrl-C
+into a partial report, and every global put back.
 
 Phases: model (no training) -> data scan -> first batch (trace, loss, task, initial loss) ->
 training run -> NaN localisation (only after a NaN) -> wiring -> LR range test -> overfit test
 (which falls back to the LR range test's suggestion when the user's rate cannot memorise).
+
+Every experiment is bounded by steps (`advisor.experiments`), so the same setup and seed give the
+same facts on an idle or a loaded machine. The time budget is only a cap: each phase may use its
+share of what is left, and a phase cut short by it says so instead of concluding. The probe runs
+with a fixed number of torch intra-op threads (and puts the user's setting back): threads that
+fight other processes slow a loaded machine down tenfold, and a thread count that follows the
+machine would change the arithmetic.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import time
 import warnings
@@ -18,21 +27,31 @@ from typing import Any
 import numpy as np
 import torch
 
+from advisor.experiments import nan_localisation, training
+from advisor.experiments.lr_range import lr_range_test, sweep_series
+from advisor.experiments.overfit import overfit_test
+from advisor.experiments.recipe import Recipe
+from advisor.facts import Judgement
+from advisor.facts.lr_range import judge_lr_range
+from advisor.facts.overfit import judge_overfit
+from advisor.facts.training import judge_training
 from advisor.probing.batches import BatchStream
 from advisor.probing.collectors import data as data_col
 from advisor.probing.collectors import model as model_col
-from advisor.probing.collectors import nonfinite, overfit, structure, training, wiring
-from advisor.probing.collectors.lr_range import lr_range_test, observe_lr_range
+from advisor.probing.collectors import structure, wiring
 from advisor.probing.context import ProbeContext, ProbeOptions
 from advisor.probing.device import describe, peak_memory_mb, pick_device, reset_peak
-from advisor.probing.errors import classify_error, error_message
+from advisor.probing.errors import classify_error, error_message, user_frame
 from advisor.probing.facts import Observations
 from advisor.probing.setup import ProbeSetup, ProbeSetupError
-from advisor.probing.state import OptimizerRecipe, copy_model, preserved, seed_everything
+from advisor.probing.state import preserved, seed_everything
 
 Progress = Callable[[str, int, int], None]
 SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}
 SCAN_SHARE, SCAN_MAX = 0.1, 5.0
+# the probe's own intra-op threads: fixed per machine, never more than 4 (small models gain
+# nothing from more, and a loaded machine loses a lot)
+PROBE_THREADS = min(4, max(1, (os.cpu_count() or 2) // 2))
 
 
 class PhaseClock:
@@ -63,6 +82,10 @@ class PhaseClock:
         total = sum(SHARES[p] for p in remaining) or 1.0
         return self.left() * SHARES[name] / total
 
+    def deadline(self, name: str, remaining: list[str]) -> float:
+        """The time cap of a phase: its share of what is left of the budget."""
+        return time.perf_counter() + self.share(name, remaining)
+
 
 class RunState:
     """What a run has produced so far; enough to write a partial report at any point."""
@@ -76,7 +99,13 @@ class RunState:
         self.device: torch.device | None = None
         self.clock = PhaseClock(options.budget)
         self.phase = "setup"
+        self.step: int | None = None
+        self.activity: str | None = None
         self.captured: list[warnings.WarningMessage] = []
+
+    def doing(self, activity: str, step: int | None = None) -> None:
+        """What the user's code is running now (a watchdog reports it if it never returns)."""
+        self.activity, self.step = activity, step
 
 
 def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = None) -> RunState:
@@ -84,7 +113,7 @@ def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = No
     raises during the run becomes an observation."""
     state = RunState(setup, options)
     state.device = pick_device(options.device)
-    with preserved(setup.train_data, setup.val_data), \
+    with preserved(setup.train_data, setup.val_data), fixed_threads(PROBE_THREADS), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -108,12 +137,12 @@ def _phases(state: RunState, progress: Progress) -> None:
         seed_everything(options.seed)
         with quiet_analysis(obs, "model facts"):
             model_col.observe_model(setup.model, obs)
-        recipe = OptimizerRecipe.from_setup(setup.optimizer, setup.model)
-        pristine = copy_model(setup.model, device)
-        ctx = ProbeContext(setup, options, device, pristine, recipe, obs,
+        recipe = Recipe.from_user(setup.model, setup.optimizer, device, setup.scheduler,
+                                  setup.scaler)
+        ctx = ProbeContext(setup, options, device, recipe, obs,
                            BatchStream(setup.train_data),
                            BatchStream(setup.val_data) if setup.val_data is not None else None)
-        opt = recipe.build(ctx.fresh_model())
+        opt = ctx.build().optimizer
         model_col.observe_optimizer(opt, recipe.kind == "default", obs)
         if recipe.kind == "default":
             obs.note("No optimizer was given: the probe used Adam with lr 3e-4.")
@@ -210,12 +239,33 @@ def _data_facts_without_task(ctx: ProbeContext, scan: data_col.DataScan) -> None
         ctx.obs.set("data.batch_size", scan.batch_size)
 
 
-def _record_error(ctx: ProbeContext, exc: BaseException, where: str) -> None:
+def _record_error(ctx: ProbeContext, exc: BaseException, where: str,
+                  step: int | None = None) -> None:
+    """The first error the user's code raised: its class, message, the phase, the step and
+    the innermost line of the user's own code that raised it."""
     if ctx.obs.get("runtime.error") not in (None, "none"):
         return
     ctx.obs.set("runtime.error", classify_error(exc))
     ctx.obs.set("runtime.error_message", error_message(exc))
     ctx.obs.details["runtime_error_phase"] = where
+    if step is not None:
+        ctx.obs.details["runtime_error_step"] = step
+    frame = user_frame(exc)
+    if frame:
+        ctx.obs.details["runtime_error_where"] = frame
+
+
+def _observe(obs: Observations, judgement: Judgement, series: dict[str, str] | None = None) -> None:
+    """Record a judgement; `series` names details that belong with the plotted series."""
+    for name, value in judgement.facts.items():
+        obs.set(name, value)
+    for key, value in judgement.details.items():
+        if series and key in series:
+            obs.series[series[key]] = value
+        else:
+            obs.details[key] = value
+    for text in judgement.notes:
+        obs.note(text)
 
 
 def _train_and_experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None:
@@ -233,21 +283,19 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
     clock, options, obs = state.clock, state.options, ctx.obs
     reset_peak(ctx.device)
     state.phase = "training"
-    rec = None
     with clock.phase("training"):
         seed_everything(options.seed + 3)
-        rec = training.run_training(ctx, clock.share("training", list(SHARES)), progress)
-        with quiet_analysis(obs, "training facts"):
-            training.observe_training(rec, ctx)
-        if rec.error is not None:
-            ctx.obs.details["runtime_error_phase"] = "training"
+        rec = training.run_training(ctx, options.steps,
+                                    clock.deadline("training", list(SHARES)), progress,
+                                    activity=state.doing)
+        _observe_training(ctx, rec)
         obs.set("perf.peak_memory_mb", peak_memory_mb(ctx.device))
     if rec.first_nonfinite_step is not None or rec.grad_nonfinite_step is not None:
         state.phase = "nan localisation"
         with clock.phase("nonfinite"):
             seed_everything(options.seed + 4)
             try:
-                nonfinite.localize(ctx, rec)
+                _observe(obs, nan_localisation.localize(ctx, rec))
             except Exception as exc:  # localisation is best effort
                 obs.details["nonfinite_localisation_error"] = error_message(exc)
     with clock.phase("wiring"), quiet_analysis(obs, "wiring"):
@@ -260,22 +308,51 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
     with clock.phase("lr_range"):
         seed_everything(options.seed + 5)
         progress("lr range test", 0, 1)
-        step_ms = obs.get("perf.step_ms")
-        lr = lr_range_test(ctx, max(clock.share("lr_range", ["lr_range", "overfit"]), 0.5),
-                           step_seconds=step_ms / 1000 if step_ms else None,
-                           heavy_tailed=_heavy_tailed(obs))
+        sweep = lr_range_test(ctx, clock.deadline("lr_range", ["lr_range", "overfit"]),
+                              heavy_tailed=_heavy_tailed(obs), activity=state.doing)
+        obs.series["lr_range"] = sweep_series(sweep)
         with quiet_analysis(obs, "lr range facts"):
-            observe_lr_range(ctx, lr)
+            _observe(obs, judge_lr_range(sweep, obs.get("optim.lr")))
     state.phase = "overfit test"
     with clock.phase("overfit"):
         seed_everything(options.seed + 6)
         batch = ctx.train_eval_batches[0] if ctx.train_eval_batches else None
         if batch is not None:
             progress("overfit test", 0, 1)
-            res = overfit.overfit_test(ctx, batch, max(clock.share("overfit", ["overfit"]), 0.5),
-                                       fallback_lr=lr.suggested)
+            res = overfit_test(ctx, batch, clock.deadline("overfit", ["overfit"]),
+                               fallback_lr=sweep.suggested, activity=state.doing)
             with quiet_analysis(obs, "overfit facts"):
-                overfit.observe_overfit(ctx, res)
+                _observe(obs, judge_overfit(res))
+                if res.conclusive and not res.failed and res.losses:
+                    obs.series["overfit_loss"] = [v if math.isfinite(v) else None
+                                                  for v in res.losses]
+
+
+def _observe_training(ctx: ProbeContext, rec: training.TrainRecord) -> None:
+    """The training run's series and facts; its error (the first one) as the runtime error."""
+    obs = ctx.obs
+    if rec.error is not None:
+        _record_error(ctx, rec.error, "training", rec.loop.error_step)
+        obs.details["runtime_error_step"] = rec.loop.error_step
+    obs.series["loss"] = [_num(v) for v in rec.losses]
+    obs.series["val_loss"] = [[s, _num(v)] for s, v in rec.val_points]
+    obs.series["grad_norm_global"] = [_num(v) for v in rec.global_norms]
+    obs.series["grad_norm_layers"] = {
+        rec.names[i]: [_num(v) for v in rec.grad_series[rec.names[i]]] for i in rec.weight_idx}
+    obs.series["update_ratio"] = [_num(v) for v in rec.update_ratios]
+    obs.details["training_steps"] = rec.steps
+    with quiet_analysis(obs, "training facts"):
+        m = training.measurements(rec, ctx, obs.get("loss.initial"), rec.loop.capped)
+        _observe(obs, judge_training(m), series={"loss_smoothed": "loss_smoothed"})
+    if ctx.options.amp:
+        skipped = rec.loop.skipped_updates
+        late_skips = [s for s in skipped if s >= 20]
+        obs.set("amp.overflow", bool(rec.first_nonfinite_step is not None or len(late_skips) >= 2))
+        obs.details["amp_skipped_steps"] = skipped
+
+
+def _num(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
 
 
 def _heavy_tailed(obs: Observations) -> bool:
@@ -303,6 +380,17 @@ def quiet_analysis(obs: Observations | None = None, what: str = "analysis") -> I
                 f"{what}: {type(exc).__name__}: {exc}")
 
 
+@contextmanager
+def fixed_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to `n` for the probe's runs, the user's setting restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 _OWN = ("Anomaly Detection has been enabled", "Error detected in")
 
 
@@ -328,5 +416,6 @@ def _finish(state: RunState) -> None:
            for w in obs.warnings):
         obs.set("wiring.target_shape_mismatch", True)
     obs.details["device"] = describe(state.device) if state.device is not None else None
+    obs.details["threads"] = PROBE_THREADS
     obs.details["timings"] = dict(state.clock.timings)
     obs.details["timings"]["total"] = round(sum(state.clock.timings.values()), 3)

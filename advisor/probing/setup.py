@@ -26,7 +26,7 @@ TASKS = ("regression", "binary", "multiclass", "multilabel")
 REQUIRED = ("model", "train_data", "loss_fn")
 EXPECTED = ("a dict (or advisor.ProbeSetup) with model (torch.nn.Module), train_data (an "
             "iterable of (inputs, targets) batches, e.g. a DataLoader) and loss_fn; optionally "
-            "optimizer, val_data, task and step")
+            "optimizer, val_data, task, step, train_step, scheduler and scaler")
 
 
 class ProbeSetupError(AdvisorError):
@@ -38,13 +38,22 @@ class ProbeSetup:
     """Everything the probe needs to train the user's model for a few steps.
 
     model: the torch.nn.Module to probe (it is never modified: the probe works on copies).
-    train_data: any iterable of (inputs, targets) batches, typically a DataLoader.
-    loss_fn: called as loss_fn(outputs, targets).
-    optimizer: an optimizer built on model.parameters(), or a callable taking the parameters
-        and returning one; None means Adam at 3e-4 (the report says so).
+    train_data: any iterable of batches, typically a DataLoader.
+    loss_fn: called as loss_fn(outputs, targets); the probe's own step trains with it, and it
+        measures the loss at fixed weights (initial loss, validation) even with a train_step.
+    optimizer: an optimizer built on model.parameters() (any class, subclasses with their own
+        constructor included: it is deep-copied together with the model), or a callable taking
+        the parameters and returning one; None means Adam at 3e-4 (the report says so).
     val_data: optional validation batches, same form as train_data.
     task: regression, binary, multiclass or multilabel; inferred when None.
     step: optional callable (model, batch) -> (outputs, targets) for batches that are not pairs.
+    train_step: optional callable (model, batch, optimizer) -> loss that does a whole training
+        step the way the user's loop does (forward, loss, backward, clipping, optimizer.step()
+        with or without a closure); it receives the probe's copies, never the user's objects,
+        plus `scheduler=` and `scaler=` keywords when it accepts them.
+    scheduler: optional callable (optimizer) -> LR scheduler, built on each copy's optimizer and
+        stepped once per training step (unless train_step takes `scheduler=` and steps it).
+    scaler: optional callable () -> torch.amp.GradScaler, built fresh for each run.
     """
 
     model: Any
@@ -54,6 +63,9 @@ class ProbeSetup:
     val_data: Iterable[Any] | None = None
     task: str | None = None
     step: Callable[..., Any] | None = None
+    train_step: Callable[..., Any] | None = None
+    scheduler: Callable[..., Any] | None = None
+    scaler: Callable[..., Any] | None = None
     name: str = "setup"
 
 
@@ -117,6 +129,33 @@ def _problems(values: dict[str, Any]) -> list[str]:
     if step is not None and not callable(step):
         problems.append(f"'step' is {_describe(step)}, not a callable (model, batch) -> "
                         "(outputs, targets)")
+    problems += _factory_problems(values)
+    return problems
+
+
+def _factory_problems(values: dict[str, Any]) -> list[str]:
+    """train_step, scheduler and scaler must be callables; a scheduler or scaler object built
+    on the user's own optimizer would be driven by the probe's copies and changed."""
+    import torch
+
+    problems = []
+    train_step = values.get("train_step")
+    if train_step is not None and not callable(train_step):
+        problems.append(f"'train_step' is {_describe(train_step)}, not a callable "
+                        "(model, batch, optimizer) -> loss")
+    scheduler = values.get("scheduler")
+    if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler) or (
+            scheduler is not None and not callable(scheduler)):
+        problems.append(f"'scheduler' is {_describe(scheduler)}; give a callable that builds "
+                        "one on the optimizer it receives, e.g. lambda opt: "
+                        "torch.optim.lr_scheduler.StepLR(opt, step_size=30), so that the probe's "
+                        "copies never drive your own scheduler")
+    scaler = values.get("scaler")
+    if isinstance(scaler, torch.amp.GradScaler) or (scaler is not None
+                                                   and not callable(scaler)):
+        problems.append(f"'scaler' is {_describe(scaler)}; give a callable that builds one, "
+                        "e.g. lambda: torch.amp.GradScaler('cuda'), so that the probe never "
+                        "changes your own scaler's state")
     return problems
 
 

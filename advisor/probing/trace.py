@@ -3,8 +3,8 @@
 Module hooks miss the functional calls people write in `forward` (`F.relu(x)`,
 `torch.sigmoid(self.fc(x))`, `x.softmax(1)`), so the probe watches torch functions instead: one
 traced forward gives the data flow (which op produced the output, what feeds a dropout), and a
-cheap recorder active on a few steps only gathers activation statistics (dead ReLU units,
-saturated sigmoid/tanh units).
+cheap recorder active on a few steps only (`advisor.instruments.activations`) gathers activation
+statistics (dead ReLU units, saturated sigmoid/tanh units).
 """
 
 from __future__ import annotations
@@ -194,31 +194,3 @@ def saturated_fraction(out: torch.Tensor, family: str) -> float:
         return 0.0
     sat = (o < 0.01) | (o > 0.99) if family == "sigmoid" else o.abs() > 0.99
     return float(sat.float().mean())
-
-
-class ActivationRecorder(TorchFunctionMode):
-    """Active on one forward of a sampled step: per ReLU call site, which units fired; per
-    sigmoid/tanh call site, the saturated share. Call sites are counted in execution order."""
-
-    def __init__(self, layouts: dict[int, str], skip: set[int]):
-        super().__init__()
-        self.layouts = layouts        # ordinal of a watched call -> unit layout
-        self.skip = skip              # ordinals to ignore (the model's final activation)
-        self.ordinal = 0
-        self.active: dict[int, torch.Tensor] = {}
-        self.saturation: dict[int, float] = {}
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        name = op_name(func)
-        if name in WATCHED and isinstance(out, torch.Tensor):
-            k = self.ordinal
-            self.ordinal += 1
-            if k not in self.skip and torch.is_floating_point(out):
-                family = ACTIVATIONS[name]
-                if family == "relu":
-                    self.active[k] = unit_activity(out, self.layouts.get(k, "last"))
-                else:
-                    self.saturation[k] = saturated_fraction(out, family)
-        return out

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.probing.series import final_level, loss_shape, mann_whitney_z, val_trend
+from advisor.facts.curves import final_level, loss_shape, mann_whitney_z, val_trend
 
 RNG = np.random.default_rng(0)
 
@@ -106,7 +106,7 @@ def test_val_trend(values, expected):
 
 
 def test_gap_ratio_floor():
-    from advisor.probing.collectors.training import gap_ratio
+    from advisor.facts.training import gap_ratio
 
     assert gap_ratio(1.2, 1.0, 2.3) == pytest.approx(0.2)
     assert gap_ratio(0.09, 0.03, 2.3) == pytest.approx(0.06 / 0.575)  # not 2.0

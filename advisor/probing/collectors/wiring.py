@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
+from advisor.experiments.training import TrainRecord
 from advisor.probing.collectors.model import identical_rows
-from advisor.probing.collectors.training import TrainRecord
 from advisor.probing.context import ProbeContext
 
 MIN_BACKWARDS = 3
@@ -18,7 +18,7 @@ def observe_wiring(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     """Parameters that never get a gradient or cannot change. (Parameters missing from the
     user's optimizer need no training: the runner measures them in the model phase.)"""
     obs = ctx.obs
-    if rec is None or rec.model is None or len(rec.grad_norms) < MIN_BACKWARDS:
+    if rec is None or rec.model is None or rec.backward_steps < MIN_BACKWARDS:
         return  # too few completed backward passes to say a tensor never gets a gradient
     model, opt = rec.model, rec.optimizer
     named = list(model.named_parameters())

@@ -1,0 +1,122 @@
+"""The small-batch overfit test as an experiment: a fresh copy with dropout off trains on the
+same 16 samples. The user's optimizer settings are tried first; if they fail, a second attempt
+(`advisor.facts.overfit.fallback_rate`) tries the LR range test's rate or Adam at 1e-3, so that a
+merely mistuned rate (which other facts report) does not read as "cannot learn". An attempt runs
+until the loss is low enough, it stalls, or MAX_STEPS; the verdict is
+`advisor.facts.overfit.conclude`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from advisor.experiments.loop import StepOutput, run_steps
+from advisor.experiments.steps import probe_step, user_step
+from advisor.facts.overfit import (
+    MAX_STEPS,
+    PASS_RATIO,
+    SAMPLES,
+    OverfitResult,
+    conclude,
+    fallback_rate,
+    loss_ratio,
+    stalled,
+)
+from advisor.probing.batches import first_tensor, leading_size, slice_batch
+from advisor.probing.collectors.loss import TaskInfo
+from advisor.probing.context import ProbeContext
+
+DROPOUTS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+            torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
+
+
+def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
+                 fallback_lr: float | None = None, max_steps: int = MAX_STEPS,
+                 activity: Any = None) -> OverfitResult:
+    n = leading_size(batch)
+    small = ctx.on_device(slice_batch(batch, SAMPLES) if n and n > SAMPLES else batch)
+    result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    if result.passed or result.failed or not result.conclusive:
+        return result
+    plan, lr = fallback_rate(ctx.obs.get("optim.kind"), ctx.obs.get("optim.lr"), fallback_lr)
+    if plan == "none":
+        return result
+    label = f"suggested_lr_{lr:.2g}" if plan == "suggested" else "adam_1e-3"
+    second = _attempt(ctx, small, max_steps, deadline, label, lr=lr, adam=plan == "adam",
+                      activity=activity)
+    if second.passed or (second.loss_ratio or math.inf) < (result.loss_ratio or math.inf):
+        second.losses = result.losses + second.losses
+        second.conclusive = second.conclusive or result.conclusive
+        return second
+    return result
+
+
+def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,
+             label: str, lr: float | None = None, adam: bool = False,
+             activity: Any = None) -> OverfitResult:
+    res = OverfitResult(optimizer=label)
+    trainee = ctx.build(lr=lr, with_state=False, adam=adam)
+    trainee.scheduler = None
+    if ctx.setup.train_step is None:
+        trainee.scaler = None  # the probe's own step runs these tests in full precision
+    for m in trainee.model.modules():
+        if isinstance(m, DROPOUTS):
+            m.eval()
+    if ctx.setup.train_step is not None:
+        step_fn = user_step(ctx.setup.train_step, step_scheduler=False)
+    else:
+        step_fn = probe_step(lambda model, b: ctx.loss(model, b), step_scheduler=False)
+
+    def after(i: int, out: StepOutput, _: Any) -> bool:
+        res.losses.append(out.loss)
+        if i % 10 == 9 or i == max_steps - 1:
+            res.accuracy = accuracy(out.outputs, out.targets, ctx.task,
+                                    ctx.structure.final_activation)
+            first = next((v for v in res.losses if math.isfinite(v)), None)
+            ratio = loss_ratio(res.losses, first)
+            if (ratio is not None and ratio <= PASS_RATIO) or stalled(res.losses):
+                return False
+        return True
+
+    loop = run_steps(trainee, _repeat(batch), max_steps, step_fn, deadline=deadline,
+                     after_step=after, activity=activity)
+    if loop.error is not None:
+        res.failed = True
+        return res
+    if loop.stopped == "nonfinite":
+        res.losses.append(loop.losses[-1])
+    return conclude(res, capped=loop.capped)
+
+
+def _repeat(batch: Any) -> Any:
+    while True:
+        yield batch
+
+
+@torch.no_grad()
+def accuracy(outputs: Any, targets: Any, task: TaskInfo | None, final: str) -> float | None:
+    """Share of the batch predicted right (classification only; None without outputs, e.g.
+    when the user's train_step ran the step)."""
+    out = first_tensor(outputs)
+    t = targets if isinstance(targets, torch.Tensor) else first_tensor(targets)
+    if task is None or not task.classification or out is None or t is None:
+        return None
+    out, t = out.detach().float(), t.detach()
+    try:
+        if task.kind == "multiclass" and out.dim() >= 2 and out.shape[1] > 1:
+            pred = out.argmax(1)
+            truth = t.argmax(1) if t.dim() == out.dim() and not task.class_indices else t.long()
+            keep = truth != task.ignore_index
+            return float((pred[keep] == truth[keep]).float().mean()) if keep.any() else None
+        cut = 0.5 if final in ("sigmoid", "softmax") or task.loss == "bce" else 0.0
+        if task.loss not in ("bce", "bce_with_logits") and final == "none":
+            cut = 0.5  # a regression loss on 0/1 targets
+        pred = (out > cut).float().reshape(t.shape) if out.numel() == t.numel() else None
+        if pred is None:
+            return None
+        return float((pred == (t.float() > 0.5).float()).float().mean())
+    except (RuntimeError, IndexError):
+        return None

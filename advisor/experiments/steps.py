@@ -1,0 +1,97 @@
+"""Step functions for the loop: the probe's own step (forward, loss, backward, update, with
+autocast and a GradScaler when asked) and an adapter for the user's own `train_step`, which
+does all of that itself (clipping, closures, schedulers, scalers, carried state).
+
+Both return a `StepOutput`; instruments see what happens through hooks.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from advisor.experiments.loop import StepFn, StepOutput
+from advisor.experiments.recipe import Trainee
+from advisor.probing.setup import ProbeSetupError
+
+
+def loss_value(loss: Any) -> float:
+    """The mean of a loss as a Python float (a loss with reduction='none' is averaged)."""
+    if isinstance(loss, torch.Tensor):
+        t = loss.detach().float()
+        return float(t) if t.numel() == 1 else float(t.mean())
+    return float(loss)
+
+
+def probe_step(compute_loss: Callable[[torch.nn.Module, Any], tuple[Any, Any, Any]],
+               step_scheduler: bool = True) -> StepFn:
+    """The step a plain training loop takes. `compute_loss(model, batch)` returns
+    (loss, outputs, targets). A non-finite loss ends the step before backward, so the weights
+    that produced it are kept for the NaN localisation."""
+
+    def step(trainee: Trainee, batch: Any) -> StepOutput:
+        model, opt, scaler = trainee.model, trainee.optimizer, trainee.scaler
+        model.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
+        loss, outputs, targets = compute_loss(model, batch)
+        value = loss_value(loss)
+        out = StepOutput(value, outputs, targets)
+        if value != value or value in (float("inf"), float("-inf")):
+            return out
+        if loss.numel() != 1:
+            loss = loss.mean()
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scale = scaler.get_scale()
+            scaler.step(opt)
+            scaler.update()
+            out.skipped_update = scaler.get_scale() < scale
+        else:
+            loss.backward()
+            opt.step()
+        if step_scheduler and trainee.scheduler is not None:
+            trainee.scheduler.step()
+        return out
+
+    return step
+
+
+def user_step(train_step: Callable[..., Any], name: str = "train_step",
+              step_scheduler: bool = True) -> StepFn:
+    """Adapter for the setup's `train_step(model, batch, optimizer) -> loss`.
+
+    The user's step owns forward, loss, backward, clipping and `optimizer.step()` (with or
+    without a closure). A `scheduler` and a `scaler` built for this run are passed as keyword
+    arguments when the function accepts them; a scheduler it does not accept is stepped after
+    each call (once per training step)."""
+    accepts = _keywords(train_step)
+
+    def step(trainee: Trainee, batch: Any) -> StepOutput:
+        kwargs: dict[str, Any] = {}
+        if "scheduler" in accepts:
+            kwargs["scheduler"] = trainee.scheduler
+        if "scaler" in accepts:
+            kwargs["scaler"] = trainee.scaler
+        result = train_step(trainee.model, batch, trainee.optimizer, **kwargs)
+        if result is None or not isinstance(result, (torch.Tensor, float, int)):
+            raise ProbeSetupError(
+                f"{name}(model, batch, optimizer) returned {type(result).__name__}; it must "
+                "return the loss of the step (a tensor or a float), e.g. `return loss`")
+        if (step_scheduler and trainee.scheduler is not None and "scheduler" not in accepts):
+            trainee.scheduler.step()
+        return StepOutput(loss_value(result))
+
+    return step
+
+
+def _keywords(func: Callable[..., Any]) -> set[str]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return {"scheduler", "scaler"}
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}

@@ -1,0 +1,101 @@
+"""The small-batch overfit test's verdict (Karpathy's "overfit one batch"): a model that cannot
+memorise 16 samples has a wiring problem (loss, outputs, targets, a detached graph), not a
+tuning problem. Pure functions of the recorded losses and accuracy.
+
+The test passes when the batch is classified correctly (accuracy >= 0.95) or the loss falls to
+5 % of its initial value. Fewer than MIN_STEPS steps without success prove nothing, so a test
+cut short (by the time cap) is inconclusive and reports no verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from advisor.facts import Judgement
+
+SAMPLES = 16
+PASS_RATIO = 0.05
+PASS_ACCURACY = 0.95
+MAX_STEPS = 300
+MIN_STEPS = 100  # fewer steps without success prove nothing
+STALL_WINDOW = 50
+
+
+@dataclass
+class OverfitResult:
+    passed: bool = False
+    loss_ratio: float | None = None
+    accuracy: float | None = None
+    optimizer: str = "user"
+    losses: list[float] = field(default_factory=list)
+    conclusive: bool = True
+    failed: bool = False   # the user's code raised: reported by the training run
+
+
+def stalled(losses: list[float], window: int = STALL_WINDOW) -> bool:
+    """After MIN_STEPS steps: the best loss of the last `window` steps is within 1 % of the
+    best before them, so more steps will not change the verdict."""
+    if len(losses) < max(MIN_STEPS, 2 * window):
+        return False
+    before = min(losses[:-window])
+    recent = min(losses[-window:])
+    return recent > before - 0.01 * abs(before)
+
+
+def loss_ratio(losses: list[float], first: float | None) -> float | None:
+    """Best of the last 10 finite losses over the first one."""
+    finite = [v for v in losses if math.isfinite(v)]
+    if first is None or first <= 0 or not finite:
+        return None
+    return min(finite[-10:]) / first
+
+
+def passed(accuracy: float | None, ratio: float | None) -> bool:
+    if accuracy is not None and accuracy >= PASS_ACCURACY:
+        return True
+    return ratio is not None and ratio <= PASS_RATIO
+
+
+def conclude(res: OverfitResult, capped: bool) -> OverfitResult:
+    """Set the verdict of one attempt from its losses (the first finite one is the start)."""
+    first = next((v for v in res.losses if math.isfinite(v)), None)
+    res.loss_ratio = loss_ratio(res.losses, first)
+    res.passed = passed(res.accuracy, res.loss_ratio)
+    stopped_nonfinite = bool(res.losses) and not math.isfinite(res.losses[-1])
+    res.conclusive = res.passed or stopped_nonfinite or (
+        len(res.losses) >= MIN_STEPS and not capped) or (len(res.losses) >= MAX_STEPS)
+    return res
+
+
+def fallback_rate(optim_kind: str | None, user_lr: float | None,
+                  suggested: float | None) -> tuple[str, float | None]:
+    """What the second attempt tries when the user's settings could not memorise the batch:
+    ('suggested', rate) the same optimizer at the LR range test's suggestion, ('adam', 1e-3)
+    Adam at 1e-3 when there is no suggestion, or ('none', None) when the user's rate is already
+    about the one that would be tried (a merely mistuned rate is reported by other facts)."""
+    if suggested is None and optim_kind in ("adam", "adamw") and user_lr:
+        if 1 / 3 < user_lr / 1e-3 < 3:
+            return "none", None  # Adam near 1e-3 already: nothing better to try
+        suggested = 1e-3
+    if suggested is not None and user_lr and 1 / 3 < user_lr / suggested < 3:
+        return "none", None
+    if suggested is not None:
+        return "suggested", suggested
+    return "adam", 1e-3
+
+
+def judge_overfit(res: OverfitResult) -> Judgement:
+    j = Judgement()
+    if res.failed or not res.losses:
+        return j
+    j.details["overfit"] = {"optimizer": res.optimizer, "accuracy": res.accuracy,
+                            "steps": len(res.losses), "conclusive": res.conclusive,
+                            "loss_ratio": res.loss_ratio}
+    if not res.conclusive:
+        j.notes.append("The small-batch overfit test ran out of time before a verdict.")
+        return j
+    j.facts["overfit.passed"] = res.passed
+    if res.loss_ratio is not None:
+        j.facts["overfit.loss_ratio"] = res.loss_ratio
+    return j
