@@ -55,13 +55,12 @@ class Recipe:
                   scaler: Callable[..., Any] | None = None) -> Recipe:
         """Copy the user's model (and optimizer, when one was built) onto `device`."""
         if isinstance(optimizer, torch.optim.Optimizer):
-            pristine, opt = _deepcopy((model, optimizer))
-            _unpatch(opt)
+            pristine, opt = _guarded(copy_pair, model, optimizer)
             pristine.to(device)
             _state_to(opt, device)
             kind, factory = "instance", None
         else:
-            pristine, opt = _deepcopy(model).to(device), None
+            pristine, opt = _guarded(copy.deepcopy, model).to(device), None
             kind, factory = ("factory", optimizer) if callable(optimizer) else ("default", None)
         return cls(pristine, opt, kind, factory, scheduler, scaler)
 
@@ -81,8 +80,7 @@ class Recipe:
             model = copy.deepcopy(self.model)
             opt = torch.optim.Adam(model.parameters(), lr=default_lr)
         elif self.kind == "instance":
-            model, opt = copy.deepcopy((self.model, self.optimizer))
-            _unpatch(opt)
+            model, opt = copy_pair(self.model, self.optimizer)
             if not with_state:
                 opt.state.clear()
         else:
@@ -130,9 +128,28 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
             group["lr"] = float(lr)
 
 
-def _deepcopy(obj: Any) -> Any:
+def copy_pair(model: torch.nn.Module,
+              optimizer: torch.optim.Optimizer) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """Deep copies of a model and its optimizer that share one memo, so the copied optimizer
+    holds the copied parameters (and any tensor outside the model is copied once).
+
+    The optimizer is copied attribute by attribute: `Optimizer.__getstate__` keeps only
+    defaults, state and param_groups, so a plain deepcopy would lose what subclasses and
+    L-BFGS keep on the instance (`_params`, a subclass's own settings)."""
+    memo: dict[int, Any] = {}
+    model_copy = copy.deepcopy(model, memo)
+    opt_copy = optimizer.__class__.__new__(optimizer.__class__)
+    memo[id(optimizer)] = opt_copy
+    opt_copy.__dict__.update(copy.deepcopy(optimizer.__dict__, memo))
+    _unpatch(opt_copy)
+    return model_copy, opt_copy
+
+
+def _guarded(copier: Callable[..., Any], *objs: Any) -> Any:
+    """A copy, or a ProbeSetupError that says why the model cannot be copied."""
+    obj = objs if len(objs) > 1 else objs[0]
     try:
-        return copy.deepcopy(obj)
+        return copier(*objs)
     except (MemoryError, torch.OutOfMemoryError) as exc:
         raise ProbeSetupError(_too_big(obj, exc)) from None
     except RuntimeError as exc:

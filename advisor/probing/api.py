@@ -18,11 +18,18 @@ Progress = Callable[[str, int, int, "float | None"], None]
 
 def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: Any = None,
           optimizer: Any = None, val_data: Iterable[Any] | None = None, task: str | None = None,
-          step: Callable[..., Any] | None = None, *, setup: ProbeSetup | None = None,
+          step: Callable[..., Any] | None = None, *,
+          train_step: Callable[..., Any] | None = None,
+          scheduler: Callable[..., Any] | None = None,
+          scaler: Callable[..., Any] | None = None, setup: ProbeSetup | None = None,
           steps: int = 200, budget: float = 30.0, device: str | None = None,
           amp: bool = False, seed: int = 0, kb_dirs: Sequence[str] = (),
           progress: bool | Progress = False, diagnose: bool = True) -> ProbeReport:
     """Probe a training setup and return the report (the same content as `--json`).
+
+    The setup's parts are those of `ProbeSetup` (see its docstring): `train_step` runs the
+    user's own step, `scheduler` and `scaler` are factories built for each of the probe's
+    copies. `steps` bounds the training run; `budget` (seconds) only caps the whole probe.
 
     The model, optimizer and data are left exactly as they were (the probe trains copies and
     restores every RNG). Raises ProbeSetupError when the setup is unusable. `diagnose=False`
@@ -31,7 +38,8 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
     if setup is None:
         setup = coerce_setup({"model": model, "train_data": train_data, "loss_fn": loss_fn,
                               "optimizer": optimizer, "val_data": val_data, "task": task,
-                              "step": step}, "advisor.probe()")
+                              "step": step, "train_step": train_step, "scheduler": scheduler,
+                              "scaler": scaler}, "advisor.probe()")
     options = ProbeOptions(steps=steps, budget=budget, device=device, amp=amp, seed=seed,
                            kb_dirs=tuple(kb_dirs), quiet=not progress)
     callback = progress if callable(progress) else None

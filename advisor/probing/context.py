@@ -80,6 +80,11 @@ class ProbeContext:
             loss = torch.as_tensor(loss, dtype=torch.float32)
         return loss, outputs, targets
 
+    def check_loss(self, outputs: Any, targets: Any) -> None:
+        """Raise the setup error with its remedy when loss_fn cannot take the outputs."""
+        with torch.no_grad():
+            self._loss_fn(outputs, targets)
+
     def _loss_fn(self, outputs: Any, targets: Any) -> Any:
         """loss_fn(outputs, targets); a model whose output is a tuple or a dict that the loss
         cannot take is a setup problem with a clear remedy, not a crash of the run."""

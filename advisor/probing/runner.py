@@ -157,7 +157,7 @@ def _phases(state: RunState, progress: Progress) -> None:
             scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
         except ProbeSetupError:
             raise
-        except Exception as exc:  # the user's dataset or step raised while reading batches
+        except (Exception, SystemExit) as exc:  # the user's dataset or step raised while reading batches
             _record_error(ctx, exc, "reading the training data")
             return
         val_scan = None
@@ -168,7 +168,7 @@ def _phases(state: RunState, progress: Progress) -> None:
                 ctx.val_batches = list(val_scan.reservoir)
             except ProbeSetupError:
                 raise
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 _record_error(ctx, exc, "reading the validation data")
         ctx.train_eval_batches = list(scan.reservoir)
     if scan.batches == 0:
@@ -201,12 +201,14 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
     batch = ctx.on_device(scan.first_batch)
     try:
         outputs, targets, tracer = structure.trace_forward(ctx, batch)
+        if not isinstance(outputs, torch.Tensor):  # a tuple or dict the loss must accept
+            ctx.check_loss(outputs, targets)
         with quiet_analysis(obs, "structure"):
             structure.observe_structure(ctx, tracer, ctx.pristine)
         task = structure.observe_loss(ctx, outputs, targets, scan.all_targets())
     except ProbeSetupError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         _record_error(ctx, exc, "first forward pass")
         _data_facts_without_task(ctx, scan)
         return False
@@ -224,7 +226,7 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
         reduction = structure.loss_reduction(ctx, scan.first_batch)
         if reduction:
             obs.set("training.loss_reduction", reduction)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         _record_error(ctx, exc, "initial loss")
         return False
     return True
@@ -275,7 +277,7 @@ def _train_and_experiments(state: RunState, ctx: ProbeContext, progress: Progres
         _experiments(state, ctx, progress)
     except ProbeSetupError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         _record_error(ctx, exc, state.phase)
 
 
