@@ -186,6 +186,7 @@ class _Session:
     killed_after: float | None = None         # the deadline we killed the child at
     interrupted: bool = False
     _buffer: bytes = b""
+    _lines: list[bytes] = field(default_factory=list)
 
     # ------------------------------------------------------------------ following the child
     def follow(self) -> None:
@@ -198,6 +199,7 @@ class _Session:
             with contextlib.suppress(ProcessLookupError):
                 self.child.send_signal(signal.SIGINT)
             try:
+                self._feed(b"")  # the lines queued behind the one that was interrupted
                 self._follow_until(time.monotonic() + INTERRUPT_GRACE_S)
             except KeyboardInterrupt:
                 self._kill()
@@ -239,9 +241,13 @@ class _Session:
                 self._feed(chunk)
 
     def _feed(self, chunk: bytes) -> None:
+        """Complete lines are queued before any is handled: a Ctrl-C raised while one is
+        handled (in the progress callback) leaves the others for the next call."""
         self._buffer += chunk
         *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
+        self._lines.extend(lines)
+        while self._lines:
+            line = self._lines.pop(0)
             with contextlib.suppress(ValueError):  # not ours: only complete JSON lines count
                 self._handle(json.loads(line))
 
@@ -253,7 +259,7 @@ class _Session:
         elif kind == "progress":
             self.phase, done, total = message["phase"], message["done"], message["total"]
             self.step = done + 1 if total > 1 and done < total else None
-            if self.progress is not None:
+            if self.progress is not None and not self.interrupted:
                 self.progress(self.phase, done, total, message.get("loss"))
         elif kind == "snapshot":
             self.snapshot = message

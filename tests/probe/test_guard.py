@@ -308,6 +308,15 @@ def test_worker_survives_os_exit_in_forward(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the runner does not call on_phase_end(phase, obs) yet; "
+                   "when it does this passes: remove the mark")
+def test_worker_partial_report_keeps_the_facts_of_the_phases_that_ended(tmp_path):
+    outcome = run_worker(misbehaving_setup(tmp_path, "os._exit"))
+    assert outcome.ending == "exited"
+    assert outcome.report["facts"].get("model.param_count") == 36  # the model phase ended
+
+
+@pytest.mark.slow
 def test_worker_interrupts_an_infinite_loop_in_forward(tmp_path):
     """Pure Python: the Watchdog inside the child interrupts it and the child reports."""
     outcome = run_worker(misbehaving_setup(tmp_path, "loop"), budget=2.0, watch_s=10.0,
@@ -365,6 +374,7 @@ def test_ctrl_c_in_the_parent_returns_the_run_as_interrupted(tmp_path):
     outcome = run_worker(misbehaving_setup(tmp_path, None), steps=100_000, budget=60.0,
                          progress=progress)
     assert outcome.ending == "interrupted" and outcome.exit_status() == EXIT_INTERRUPTED
-    assert outcome.partial
+    assert outcome.exit_code == 0  # the child caught its SIGINT and sent its partial report
+    assert outcome.partial and outcome.report["facts"]["model.param_count"] == 36
     assert any(n.startswith("Interrupted") for n in outcome.report["observations"]["notes"])
 
