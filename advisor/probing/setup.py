@@ -192,8 +192,12 @@ def load_setup(spec: str) -> ProbeSetup:
         raise ProbeSetupError(f"{spec}: '{func_name}' is {_describe(func)}, not a function.")
     try:
         result = func()
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:  # issue 8 #10: never end advisor with the user's exit code
+        raise ProbeSetupError(f"{spec}: {func_name}() called {_exit_text(exc)}"
+                              f"{_where(exc, target if is_file else None)}; a setup function "
+                              f"must return the setup, not exit{_argparse_hint(exc)}.") from None
     except BaseException as exc:  # the user's code: one message, no traceback
         raise ProbeSetupError(f"{spec}: {func_name}() raised {_exc_text(exc)}"
                               f"{_where(exc, target if is_file else None)}.") from None
@@ -216,8 +220,11 @@ def _load_file(spec: str, target: str) -> Any:
     sys.modules[mod_name] = module
     try:
         module_spec.loader.exec_module(module)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:  # a script run at import: its entry point is not guarded
+        sys.modules.pop(mod_name, None)
+        raise ProbeSetupError(_exit_at_import(spec, f"running {target}", exc, str(path))) from None
     except BaseException as exc:
         sys.modules.pop(mod_name, None)
         raise ProbeSetupError(f"{spec}: running {target} raised {_exc_text(exc)}"
@@ -239,8 +246,10 @@ def _load_module(spec: str, target: str) -> Any:
                                   "run advisor from the environment your training uses.") from None
         raise ProbeSetupError(f"{spec}: cannot import module '{target}' ({exc}); expected a "
                               "file path ending in .py or an importable module:function.") from None
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:
+        raise ProbeSetupError(_exit_at_import(spec, f"importing '{target}'", exc, None)) from None
     except BaseException as exc:
         raise ProbeSetupError(f"{spec}: importing '{target}' raised {_exc_text(exc)}"
                               f"{_where(exc, None)}.") from None
@@ -262,3 +271,24 @@ def _where(exc: BaseException, path: str | None) -> str:
                 not path and not name.startswith(here) and "importlib" not in name):
             chosen = frame
     return f" at {chosen.filename}:{chosen.lineno}" if chosen else ""
+
+
+# ------------------------------------------------ the user's code called sys.exit (issue 8 #10)
+def _exit_at_import(spec: str, what: str, exc: SystemExit, path: str | None) -> str:
+    return (f"{spec}: {what} called {_exit_text(exc)}{_where(exc, path)}; the module "
+            "must only define the setup function when imported: put the script's own code "
+            "under `if __name__ == \"__main__\":`" + _argparse_hint(exc) + ".")
+
+
+def _exit_text(exc: SystemExit) -> str:
+    """How the user's code ended: sys.exit(3), sys.exit('message'), sys.exit()."""
+    return f"sys.exit({exc.code!r})" if exc.code is not None else "sys.exit()"
+
+
+def _argparse_hint(exc: SystemExit) -> str:
+    """argparse exits (code 2) when it rejects sys.argv, which holds advisor's arguments."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if any(Path(f.filename).name == "argparse.py" for f in frames):
+        return (" (argparse rejected the command line: sys.argv holds advisor's arguments, "
+                "not your script's; call parse_args([]) or pass the values in)")
+    return ""
