@@ -157,7 +157,7 @@ def _phases(state: RunState, progress: Progress) -> None:
             scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
         except ProbeSetupError:
             raise
-        except (Exception, SystemExit) as exc:  # the user's dataset or step raised while reading batches
+        except (Exception, SystemExit) as exc:  # the dataset or step raised
             _record_error(ctx, exc, "reading the training data")
             return
         val_scan = None
