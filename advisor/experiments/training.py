@@ -111,6 +111,7 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     instruments = [grads, updates, acts, timer]
     for instrument in instruments:
         instrument.attach(trainee.model, trainee.optimizer)
+    handles = _announce_forward(trainee.model, clock, activity) if activity else []
     step_fn = training_step(ctx)
     val_points: list[tuple[int, float]] = []
     val_every = max(1, steps // 6)
@@ -133,6 +134,17 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     finally:
         for instrument in instruments:
             instrument.detach()
+    try:
+        return _finish(ctx, trainee, loop, grads, updates, acts, timer, val_points, saved)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _finish(ctx: ProbeContext, trainee: Trainee, loop: LoopRecord, grads: GradientNorms,
+            updates: UpdateRatios, acts: ActivationStats, timer: StepTimer,
+            val_points: list[tuple[int, float]], saved: dict[str, Any]) -> TrainRecord:
+    """The record, and the two measurements at the final weights."""
     rec = TrainRecord(loop, grads.record, updates.ratios, acts.activity, acts.saturation,
                       timer.seconds[1:] or timer.seconds, val_points,
                       model=trainee.model, optimizer=trainee.optimizer)
@@ -146,6 +158,18 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     rec.train_loss_eval = _safe(lambda: ctx.mean_loss(trainee.model, ctx.train_eval_batches))
     rec.batch_noise = _batch_noise(ctx, trainee.model)
     return rec
+
+
+def _announce_forward(model: torch.nn.Module, clock: StepClock,
+                      activity: Callable[[str, int], None]) -> list[Any]:
+    """Tell the watchdog when the forward starts and ends, so a hang is named precisely."""
+    def before(*_: Any) -> None:
+        activity("forward", clock.step)
+
+    def after(*_: Any) -> None:
+        activity("loss, backward and optimizer step", clock.step)
+
+    return [model.register_forward_pre_hook(before), model.register_forward_hook(after)]
 
 
 def _val_loss(ctx: ProbeContext, model: torch.nn.Module) -> float:

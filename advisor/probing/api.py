@@ -52,10 +52,13 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
 
 
 def run_setup(setup: ProbeSetup, options: ProbeOptions,
-              progress: Progress | None = None, with_diagnosis: bool = True) -> ProbeReport:
+              progress: Progress | None = None, with_diagnosis: bool = True,
+              on_phase_end: Callable[[str, Any], None] | None = None) -> ProbeReport:
+    """Run the probe on a loaded setup and build its report; `on_phase_end(phase, obs)` sees
+    the observations as each phase ends (the worker process streams them to its parent)."""
     from advisor.probing.runner import run
 
-    state = run(setup, options, progress)
+    state = run(setup, options, progress, on_phase_end)
     diagnoses, unknown, result, problem = (
         diagnose(state.obs.facts, options.kb_dirs) if with_diagnosis else ([], [], None, None))
     obs = state.obs

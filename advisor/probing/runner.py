@@ -45,8 +45,10 @@ from advisor.probing.errors import classify_error, error_message, user_frame
 from advisor.probing.facts import Observations
 from advisor.probing.setup import ProbeSetup, ProbeSetupError
 from advisor.probing.state import preserved, seed_everything
+from advisor.probing.watchdog import HANG_DETAIL, UserCodeHung, Watchdog
 
-Progress = Callable[[str, int, int], None]
+Progress = Callable[..., None]
+PhaseEnd = Callable[[str, Observations], None]
 SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}
 SCAN_SHARE, SCAN_MAX = 0.1, 5.0
 # the probe's own intra-op threads: fixed per machine, never more than 4 (small models gain
@@ -102,36 +104,84 @@ class RunState:
         self.step: int | None = None
         self.activity: str | None = None
         self.captured: list[warnings.WarningMessage] = []
+        self.watchdog: Watchdog | None = None
+        self.on_phase_end: PhaseEnd | None = None
+
+    def enter(self, phase: str) -> None:
+        """A new phase starts: the one before it has ended (its facts are final)."""
+        if self.on_phase_end is not None and self.phase != "setup":
+            self.on_phase_end(self.phase, self.obs)
+        self.phase = phase
+        self.doing(f"the {phase} phase")
 
     def doing(self, activity: str, step: int | None = None) -> None:
-        """What the user's code is running now (a watchdog reports it if it never returns)."""
+        """What the user's code is running now: the watchdog restarts its timer and names it
+        if it never returns ("forward did not return within N s at step K")."""
         self.activity, self.step = activity, step
+        if self.watchdog is not None:
+            self.watchdog.beat(self.phase, step, activity)
 
 
-def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = None) -> RunState:
+def watch_limit(budget: float) -> float:
+    """How long one activity of the user's code (a forward, a step, reading a batch) may run
+    before the probe gives up on it: the whole budget, and never less than 10 s (a first step
+    that compiles or autotunes is legitimately slow)."""
+    return max(float(budget), 10.0)
+
+
+def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = None,
+        on_phase_end: PhaseEnd | None = None) -> RunState:
     """Probe the setup. Raises ProbeSetupError for an unusable setup; everything the user's code
-    raises during the run becomes an observation."""
+    raises during the run becomes an observation; code that never returns is interrupted by a
+    watchdog (pure-Python code only: see the README) and the report says where it hung.
+    `on_phase_end(phase, observations)` is called as each phase ends."""
     state = RunState(setup, options)
+    state.on_phase_end = on_phase_end
     state.device = pick_device(options.device)
     with preserved(setup.train_data, setup.val_data), fixed_threads(PROBE_THREADS), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _phases(state, progress or (lambda *a: None))
+            with Watchdog(watch_limit(options.budget), phase="setup") as dog:
+                state.watchdog = dog
+                _phases(state, progress or (lambda *a: None))
+                dog.rest()
         except KeyboardInterrupt:
             state.partial = True
             state.interrupted_in = state.phase
             state.obs.note(f"Interrupted during the {state.phase} phase: this report is partial.")
+        except UserCodeHung as exc:
+            _hung(state, exc)
         finally:
+            state.watchdog = None
             state.captured = list(caught)
     _finish(state)
+    if on_phase_end is not None:
+        on_phase_end(state.phase, state.obs)
     return state
+
+
+def _hung(state: RunState, exc: UserCodeHung) -> None:
+    """The user's code did not return: the run stops there (the next phase would most likely
+    hang again) and the report says what hung, where and for how long."""
+    state.partial = True
+    hang = exc.hang
+    if hang is None:  # pragma: no cover - the watchdog always attaches one
+        state.obs.note(f"The setup's code did not return during the {state.phase} phase.")
+        return
+    state.obs.details[HANG_DETAIL] = hang.to_dict()
+    state.obs.note(f"{_capital(hang.message)}; the probe stopped it, and this report is "
+                   "partial.")
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _phases(state: RunState, progress: Progress) -> None:
     setup, options, obs, clock = state.setup, state.options, state.obs, state.clock
     device = state.device
-    state.phase = "model"
+    state.enter("model")
     progress("model", 0, 1)
     with clock.phase("model"):
         seed_everything(options.seed)
@@ -149,7 +199,7 @@ def _phases(state: RunState, progress: Progress) -> None:
         obs.set("wiring.params_not_in_optimizer",
                 model_col.params_not_in_optimizer(setup.model, setup.optimizer))
     clock.restart()
-    state.phase = "data"
+    state.enter("data")
     progress("data", 0, 1)
     with clock.phase("data"):
         seed_everything(options.seed + 1)
@@ -174,7 +224,7 @@ def _phases(state: RunState, progress: Progress) -> None:
     if scan.batches == 0:
         raise ProbeSetupError(f"{setup.name}: train_data yielded no batches; expected an "
                               "iterable of (inputs, targets) batches")
-    state.phase = "first batch"
+    state.enter("first batch")
     progress("first batch", 0, 1)
     with clock.phase("first_batch"):
         seed_everything(options.seed + 2)
@@ -284,7 +334,7 @@ def _train_and_experiments(state: RunState, ctx: ProbeContext, progress: Progres
 def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None:
     clock, options, obs = state.clock, state.options, ctx.obs
     reset_peak(ctx.device)
-    state.phase = "training"
+    state.enter("training")
     with clock.phase("training"):
         seed_everything(options.seed + 3)
         rec = training.run_training(ctx, options.steps,
@@ -293,7 +343,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
         _observe_training(ctx, rec)
         obs.set("perf.peak_memory_mb", peak_memory_mb(ctx.device))
     if rec.first_nonfinite_step is not None or rec.grad_nonfinite_step is not None:
-        state.phase = "nan localisation"
+        state.enter("nan localisation")
         with clock.phase("nonfinite"):
             seed_everything(options.seed + 4)
             try:
@@ -306,7 +356,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
     rec.model = rec.optimizer = None  # free memory before the experiments
     if rec.error is not None or rec.steps == 0:
         return
-    state.phase = "lr range test"
+    state.enter("lr range test")
     with clock.phase("lr_range"):
         seed_everything(options.seed + 5)
         progress("lr range test", 0, 1)
@@ -315,7 +365,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
         obs.series["lr_range"] = sweep_series(sweep)
         with quiet_analysis(obs, "lr range facts"):
             _observe(obs, judge_lr_range(sweep, obs.get("optim.lr")))
-    state.phase = "overfit test"
+    state.enter("overfit test")
     with clock.phase("overfit"):
         seed_everything(options.seed + 6)
         batch = ctx.train_eval_batches[0] if ctx.train_eval_batches else None

@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import inspect
 import json
 import os
 import select
@@ -494,10 +493,7 @@ def _child_run(channel: _Channel, spec: str, raw_options: dict[str, Any],
 def _run_setup(setup: Any, options: Any, run: _ChildRun) -> Any:
     from advisor.probing.api import run_setup
 
-    # until the step loop takes the hook, a run sends no phase snapshots (lead: drop the check)
-    if "on_phase_end" in inspect.signature(run_setup).parameters:
-        return run_setup(setup, options, run.progress, on_phase_end=run.on_phase_end)
-    return run_setup(setup, options, run.progress)
+    return run_setup(setup, options, run.progress, on_phase_end=run.on_phase_end)
 
 
 def _qualname(obj: Any) -> str:

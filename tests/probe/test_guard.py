@@ -308,8 +308,6 @@ def test_worker_survives_os_exit_in_forward(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the runner does not call on_phase_end(phase, obs) yet; "
-                   "when it does this passes: remove the mark")
 def test_worker_partial_report_keeps_the_facts_of_the_phases_that_ended(tmp_path):
     outcome = run_worker(misbehaving_setup(tmp_path, "os._exit"))
     assert outcome.ending == "exited"
