@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from advisor.probing.context import ProbeOptions
-from advisor.report.probe import ProbeReport
 from advisor.probing.setup import ProbeSetup, coerce_setup
+from advisor.report.probe import ProbeReport
 
 # progress(phase, done, total, loss): loss is the latest training loss during "training", else
 # None; the TUI draws its live curve from it

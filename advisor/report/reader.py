@@ -84,7 +84,7 @@ def read_report(path: str | Path, kb: KnowledgeBase | None = None, *,
     data, doc = _parse(text, path)
     report = _contents(path, data, doc, kb)
     if kb is not None:
-        _check(report, kb, strict)
+        check_report(report, kb, strict=strict)
     return report
 
 
@@ -135,8 +135,8 @@ def _contents(path: Path, data: Any, doc: YamlDocument | None,
     if not isinstance(data, dict):
         raise ReportError(f"{where}: {NOT_A_REPORT}")
     schema = data.get("schema")
-    if isinstance(schema, str) and schema.startswith("advisor-") and \
-            schema not in KNOWN_SCHEMAS:
+    if isinstance(schema, str) and schema not in KNOWN_SCHEMAS and \
+            schema.rpartition("/")[0] in {k.rpartition("/")[0] for k in KNOWN_SCHEMAS}:
         raise ReportError(f"{_at(doc, ('schema',), where)}: this version of advisor reads "
                           f"{', '.join(KNOWN_SCHEMAS)}, not {schema!r}; upgrade advisor")
     facts = data.get("facts")
@@ -157,7 +157,7 @@ def _at(doc: YamlDocument | None, key_path: tuple, default: Location,
     return doc.at(key_path, key=key) if doc is not None else default
 
 
-def _check(report: StoredReport, kb: KnowledgeBase, strict: bool) -> None:
+def check_report(report: StoredReport, kb: KnowledgeBase, *, strict: bool) -> None:
     """Check the facts against the knowledge base, one at a time so a bad value drops only
     its own fact. A report's unknown facts (measured by a newer probe, say) are set aside; in a
     plain facts file, written by hand, an unknown name is a typo and an error when strict."""
@@ -166,12 +166,9 @@ def _check(report: StoredReport, kb: KnowledgeBase, strict: bool) -> None:
     problems: list[Problem] = []
     usable: dict[str, Any] = {}
     for name, value in report.facts.items():
-        if name in kb.facts:
-            found = check_facts(kb, {name: value}, where, report.locations)
-        elif strict and not report.is_report:
-            found = check_facts(kb, {name: value}, where, report.locations)
-        else:
-            continue
+        if name not in kb.facts and (report.is_report or not strict):
+            continue  # set aside in `ignored`
+        found = check_facts(kb, {name: value}, where, report.locations)
         if found:
             problems += found
         else:
