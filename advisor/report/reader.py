@@ -58,18 +58,6 @@ class StoredReport:
         """The diagnoses stored in the file (as they were written: not recomputed)."""
         return Diagnosis.from_dict(self.data)
 
-    @property
-    def warning(self) -> str:
-        """One line for the UI summarising what was left out, or "" when nothing was."""
-        parts = []
-        if self.problems:
-            parts.append(f"{len(self.problems)} value(s) dropped: "
-                         + "; ".join(p.message for p in self.problems))
-        if self.ignored:
-            parts.append(f"{len(self.ignored)} fact(s) unknown to the knowledge base ignored: "
-                         + ", ".join(self.ignored))
-        return ". ".join(parts)
-
 
 def read_report(path: str | Path, kb: KnowledgeBase | None = None, *,
                 strict: bool = True) -> StoredReport:
