@@ -27,9 +27,14 @@ from advisor.report.diagnosis import Diagnosis
 
 # the documents this version reads; a newer version is refused rather than misread
 KNOWN_SCHEMAS = ("advisor-probe-report/1", "advisor-diagnosis/1")
-NOT_A_REPORT = ("expected a mapping of fact names to values, or a JSON object with a 'facts' "
-                "mapping (a report written by `advisor probe --json`, `advisor diagnose "
-                "--format json` or exported from the TUI)")
+# the same problem, worded for who meets it: a person writing facts for `advisor diagnose`, or
+# opening a report in the TUI
+NOT_A_REPORT = {
+    True: "expected a mapping of fact names to values (or a probe report with a 'facts' "
+          "mapping)",
+    False: "expected a JSON object with a 'facts' mapping (a report written by "
+           "`advisor probe --json` or exported from this UI)",
+}
 
 
 class ReportError(AdvisorError):
@@ -70,7 +75,7 @@ def read_report(path: str | Path, kb: KnowledgeBase | None = None, *,
     path = Path(path).expanduser()
     text = _read_text(path)
     data, doc = _parse(text, path)
-    report = _contents(path, data, doc, kb)
+    report = _contents(path, data, doc, strict)
     if kb is not None:
         check_report(report, kb, strict=strict)
     return report
@@ -117,11 +122,10 @@ def _parse(text: str, path: Path) -> tuple[Any, YamlDocument | None]:
     return doc.data, doc
 
 
-def _contents(path: Path, data: Any, doc: YamlDocument | None,
-              kb: KnowledgeBase | None) -> StoredReport:
+def _contents(path: Path, data: Any, doc: YamlDocument | None, strict: bool) -> StoredReport:
     where = Location(str(path), 1, 1)
     if not isinstance(data, dict):
-        raise ReportError(f"{where}: {NOT_A_REPORT}")
+        raise ReportError(f"{where}: {NOT_A_REPORT[strict]}")
     schema = data.get("schema")
     if isinstance(schema, str) and schema not in KNOWN_SCHEMAS and \
             schema.rpartition("/")[0] in {k.rpartition("/")[0] for k in KNOWN_SCHEMAS}:
@@ -131,7 +135,7 @@ def _contents(path: Path, data: Any, doc: YamlDocument | None,
     is_report = isinstance(facts, dict)
     if not is_report:
         if "facts" in data or "schema" in data or not data:
-            raise ReportError(f"{_at(doc, ('facts',), where)}: {NOT_A_REPORT}")
+            raise ReportError(f"{_at(doc, ('facts',), where)}: {NOT_A_REPORT[strict]}")
         facts = data  # a plain facts file
     prefix: tuple = ("facts",) if is_report else ()
     locations = {name: _at(doc, prefix + (name,), where, key=True) for name in facts}
