@@ -3,78 +3,57 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from advisor.cli import EXIT_FAIL_ON, EXIT_OK, UsageError
 from advisor.engine.result import fails_on
 from advisor.kb import KBError, load_kb
-from advisor.kb.model import Location
-from advisor.kb.semantics import check_facts
-from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
+from advisor.report.reader import ReportError, StoredReport, check_report, read_report
 
 
-def read_facts(path: Path) -> tuple[dict[str, Any], YamlDocument | None, tuple]:
-    """Facts from a YAML/JSON file: a plain mapping, or a report with a `facts` mapping."""
+def read_facts(path: Path) -> StoredReport:
+    """Facts from a YAML/JSON file: a plain mapping, or a report with a `facts` mapping (read
+    strictly: any problem is a usage error that says file:line)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; pass a facts file (YAML/JSON) or a probe "
-                         "report written by `advisor probe --json`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
-    try:
-        doc = parse_yaml(text, str(path))
-        data = doc.data
-    except YamlError as exc:
-        try:  # JSON that YAML rejects (tabs, for instance) is still fine as JSON
-            data, doc = json.loads(text), None
-        except json.JSONDecodeError:
-            raise UsageError(str(exc.problem)) from None
-    prefix: tuple = ()
-    if isinstance(data, dict) and isinstance(data.get("facts"), dict):
-        data, prefix = data["facts"], ("facts",)
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}:1:1: expected a mapping of fact names to values (or a probe "
-                         "report with a 'facts' mapping)")
-    return data, doc, prefix
+        return read_report(path, strict=True)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
     path = Path(args.file)
-    facts, doc, prefix = read_facts(path)
+    stored = read_facts(path)
     try:
         kb = load_kb(dirs, check_examples=False)
     except KBError as exc:
         raise UsageError("the knowledge base has problems:\n"
                          + "\n".join(str(p) for p in exc.problems)) from None
-    where = Location(str(path), 1, 1)
-    locations = {k: doc.at(prefix + (k,), key=True) for k in facts} if doc else {}
-    problems = [p for p in check_facts(kb, facts, where, locations)
-                if not p.message.startswith("unknown fact") or not prefix]
-    if problems:
-        raise UsageError("bad facts:\n" + "\n".join(str(p) for p in problems))
+    try:
+        check_report(stored, kb, strict=True)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
     from advisor.engine import Engine
-    from advisor.report import render_json, render_markdown, render_text, write_atomic
+    from advisor.report import Diagnosis, render_json, render_markdown, render_text, write_atomic
+    from advisor.report.files import MissingFolderError
 
-    result = Engine(kb).diagnose(facts)
+    result = Engine(kb).diagnose(stored.facts)
+    diagnosis = Diagnosis.from_result(result)
     if args.format == "json":
-        out = render_json(result)
+        out = render_json(diagnosis)
     elif args.format == "markdown":
-        out = render_markdown(result)
+        out = render_markdown(diagnosis)
     else:
-        out = render_text(result, explain=args.explain)
+        out = render_text(diagnosis, explain=args.explain)
     if args.output:
         try:
             write_atomic(args.output, out)
-        except OSError as exc:
-            raise UsageError(f"{args.output}: cannot write the report: {exc.strerror or exc}; "
-                             "choose a writable path") from None
+        except (OSError, MissingFolderError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise UsageError(f"{args.output}: cannot write the report: {reason}") from None
     else:
         sys.stdout.write(out)
-    worst = result.worst_severity()
+    worst = diagnosis.worst_severity()
     if fails_on(worst, args.fail_on):
         return EXIT_FAIL_ON
     return EXIT_OK

@@ -19,7 +19,7 @@ _LAZY = {
     "probe": ("advisor.probing.api", "probe"),
     "ProbeSetup": ("advisor.probing.setup", "ProbeSetup"),
     "ProbeSetupError": ("advisor.probing.setup", "ProbeSetupError"),
-    "ProbeReport": ("advisor.probing.report", "ProbeReport"),
+    "ProbeReport": ("advisor.report.probe", "ProbeReport"),
 }
 
 

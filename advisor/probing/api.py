@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from advisor.probing.context import ProbeOptions
-from advisor.probing.report import ProbeReport
 from advisor.probing.setup import ProbeSetup, coerce_setup
+from advisor.report.probe import ProbeReport
 
 # progress(phase, done, total, loss): loss is the latest training loss during "training", else
 # None; the TUI draws its live curve from it
@@ -59,7 +59,7 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
     from advisor.probing.runner import run
 
     state = run(setup, options, progress, on_phase_end)
-    diagnoses, unknown, result, problem = (
+    diagnoses, unknown, _, problem = (
         diagnose(state.obs.facts, options.kb_dirs) if with_diagnosis else ([], [], None, None))
     obs = state.obs
     return ProbeReport(
@@ -77,7 +77,6 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
         partial=state.partial,
         unknown_facts=unknown,
         kb_problem=problem,
-        result=result,
     )
 
 

@@ -352,7 +352,7 @@ class _Session:
     def _partial_report(self, spec: str, options: Any, message: str, record: dict[str, Any],
                         diagnose: bool) -> dict[str, Any]:
         """The report from the last snapshot, marked partial, with the ending in its notes."""
-        from advisor.probing.report import ProbeReport
+        from advisor.report.probe import ProbeReport
 
         snap = self.snapshot or {}
         facts = dict(snap.get("facts") or {})

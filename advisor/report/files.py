@@ -1,10 +1,21 @@
-"""Atomic file writes: a reader never sees half a report, and a failed write loses nothing."""
+"""Atomic file writes: a reader never sees half a report, and a failed write loses nothing.
+
+One rule for every output path (probe --json/--markdown/--html, diagnose -o, the TUI's
+exports): the folder must exist. A typo in a folder name should be refused, not silently turned
+into a new tree of folders somewhere the person will not look.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from advisor.errors import UsageError
+
+
+class MissingFolderError(UsageError):
+    """The folder of an output path does not exist."""
 
 
 def _current_umask() -> int:
@@ -16,10 +27,25 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def require_folder(path: str | os.PathLike) -> Path:
+    """The folder `path` would be written in; MissingFolderError when it does not exist."""
+    folder = Path(os.path.abspath(path)).parent
+    if folder.exists() and not folder.is_dir():
+        raise MissingFolderError(f"{folder} is a file, not a folder; choose another path")
+    if not folder.is_dir():
+        raise MissingFolderError(f"the folder {folder} does not exist; create it or choose "
+                                 "another path")
+    return folder
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it."""
+    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it.
+
+    Raises MissingFolderError when the folder does not exist (it is never created), OSError
+    when the file cannot be written.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    require_folder(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -9,7 +9,7 @@ import os
 import pytest
 
 import advisor
-from advisor.probing.report import ProbeReport
+from advisor.report.probe import ProbeReport
 
 from .helpers import FAST, small_setup
 
@@ -33,6 +33,18 @@ def test_json_document(report):
         assert {"id", "title", "severity", "certainty", "evidence", "remedies",
                 "explanation"} <= d.keys()
         assert 0 <= d["certainty"] <= 1
+
+
+def test_report_is_plain_data(report):
+    """No engine object inside: every field is JSON-able, and the JSON document gives the
+    same report back."""
+    import dataclasses
+
+    fields = dataclasses.asdict(report)
+    assert json.loads(json.dumps(fields, allow_nan=False)) == fields
+    assert ProbeReport.from_dict(json.loads(report.to_json())) == report
+    assert report.text().startswith("advisor probe: ")
+    assert [f.id for f in report.diagnosis().diagnoses] == report.ids()
 
 
 def test_facts_follow_the_catalogue(report):
@@ -116,7 +128,7 @@ def test_progress_reports_each_phase_and_the_live_training_loss():
     report = advisor.probe(**small_setup(), steps=12, budget=20, diagnose=False,
                            progress=lambda *args: calls.append(args))
     # diagnose=False (what the TUI asks for) measures only: facts, no diagnoses
-    assert report.facts["loss.trend"] and report.diagnoses == [] and report.result is None
+    assert report.facts["loss.trend"] and report.diagnoses == []
     phases = [c[0] for c in calls]
     assert phases[0] == "model" and "training" in phases
     training = [c for c in calls if c[0] == "training"]

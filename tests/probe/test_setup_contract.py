@@ -124,7 +124,7 @@ def test_advisor_probe_stays_a_function_after_the_probe_modules_load(tmp_path, c
     """`advisor.probe` is a plain function; importing the probing package does not rebind it."""
     code = ("import advisor, types\n"
             "f = advisor.probe\n"
-            "import advisor.probing.report\n"
+            "import advisor.report.probe\n"
             "assert isinstance(advisor.probe, types.FunctionType) and advisor.probe is f\n"
             "from advisor import ProbeSetupError, AdvisorError\n"
             "assert issubclass(ProbeSetupError, AdvisorError)\n"

@@ -9,15 +9,13 @@ report exports to Markdown and JSON with an atomic write, and the path is shown.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.tui.reports import loss_curve
-from advisor.tui.session import format_value
-from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
-from advisor.tui.widgets.plain import Plain, reflow
+from advisor.tui.widgets.hypotheses import SEVERITY_STYLE
+from advisor.tui.widgets.plain import Plain
 from rich.text import Text
+from rich.tree import Tree as RichTree
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -29,26 +27,26 @@ from textual.widgets import (
     Sparkline,
     TabbedContent,
     TabPane,
-    Tree,
 )
 from textual.widgets.option_list import Option
-from textual.widgets.tree import TreeNode
 
-from advisor.engine import Conclusion, DiagnosisResult, Explanation
-from advisor.engine.evaluate import Trace
-from advisor.engine.result import SEVERITY_RANK
-from advisor.report import render_json, render_markdown, write_atomic
+from advisor.errors import AdvisorError
+from advisor.report import Diagnosis, Finding, panes, render_json, render_markdown, write_atomic
+from advisor.report.diagnosis import SEVERITY_RANK, as_diagnosis
+from advisor.report.reader import loss_curve
 
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp
 
-NOTHING = ("Nothing in the knowledge base fired on these observations.\n\n"
-           "Press escape to answer more questions, or probe your setup from the home screen: "
-           "measured facts reach causes a person cannot easily check.")
+NOTHING = panes.NOTHING
+ROLE_STYLE = {"title": "bold", "heading": "bold", "body": "", "dim": "dim",
+              "source": "italic dim", "warning": "bold yellow",
+              **{f"severity:{s}": style for s, style in SEVERITY_STYLE.items()}}
 
 
-def _cf(x: float | None) -> str:
-    return "unknown" if x is None else f"{x:+.2f}"
+def styled(segments: list[panes.Segment]) -> Text:
+    """The shared content (advisor.report.panes) in the TUI's colours."""
+    return Text.assemble(*((text, ROLE_STYLE.get(role, "")) for text, role in segments))
 
 
 class ResultsScreen(Screen):
@@ -64,16 +62,16 @@ class ResultsScreen(Screen):
         Binding("h", "home", "Home"),
     ]
 
-    def __init__(self, result: DiagnosisResult, *,
-                 series: dict[str, list[float]] | None = None) -> None:
+    def __init__(self, result: Any, *, series: dict[str, list[float]] | None = None) -> None:
+        """`result`: the engine's DiagnosisResult or a Diagnosis (e.g. read from a report)."""
         super().__init__()
-        self.result = result
+        self.result: Diagnosis = as_diagnosis(result)
         # listed grouped by severity for the eye; within a group the engine's order (root
         # causes before the symptoms they explain) is kept, since the sort is stable. The
         # result itself, and so every export, keeps the engine's order.
-        self.diagnoses = sorted(result.diagnoses, key=lambda c: SEVERITY_RANK[c.severity])
+        self.diagnoses = sorted(self.result.diagnoses, key=lambda f: SEVERITY_RANK[f.severity])
         self.series = series or {}
-        self.selected: Conclusion | None = self.diagnoses[0] if self.diagnoses else None
+        self.selected: Finding | None = self.diagnoses[0] if self.diagnoses else None
         self.exported: dict[str, Path] = {}
 
     @property
@@ -82,7 +80,7 @@ class ResultsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Plain(self._summary(), id="results-summary")
+        yield Plain(styled(panes.summary(self.result)), id="results-summary")
         curve = loss_curve(self.series)
         if len(curve) > 1:
             yield Sparkline(curve, id="results-loss")
@@ -93,8 +91,10 @@ class ResultsScreen(Screen):
                     yield Plain("", id="remedies-text")
                 with TabPane("Evidence", id="evidence"), VerticalScroll():
                     yield Plain("", id="evidence-text")
-                with TabPane("How", id="how"):
-                    yield Tree("how", id="how-tree")
+                with TabPane("How", id="how"), VerticalScroll():
+                    # a Rich tree in a Static: its labels wrap under their guides, where a
+                    # Textual Tree cuts every line at the right edge
+                    yield Plain("", id="how-tree")
         yield Plain("", id="results-status")
         yield Footer()
 
@@ -102,25 +102,9 @@ class ResultsScreen(Screen):
         self._show(self.selected)
         self.query_one("#diagnoses", OptionList).focus()
 
-    def _summary(self) -> Text:
-        counts = {s: len(self.result.by_severity(s)) for s in ("error", "warning", "info")}
-        text = Text("Diagnosis: ", style="bold")
-        text.append(f"{counts['error']} error(s)", style=SEVERITY_STYLE["error"])
-        text.append(", ")
-        text.append(f"{counts['warning']} warning(s)", style=SEVERITY_STYLE["warning"])
-        text.append(", ")
-        text.append(f"{counts['info']} tip(s)", style=SEVERITY_STYLE["info"])
-        text.append(f"   from {len(self.result.facts)} facts", style="dim")
-        return text
-
     def _options(self) -> list[Option]:
-        options = []
-        for c in self.diagnoses:
-            style = SEVERITY_STYLE.get(c.severity, "")
-            prompt = Text.assemble((f"{SEVERITY_MARK.get(c.severity, '?')} ", style),
-                                   (f"{c.certainty:.2f} ", "dim"), c.title)
-            options.append(Option(prompt, id=c.id))
-        return options
+        # an option's prompt wraps in the list: the whole title is always readable
+        return [Option(styled(panes.list_entry(f)), id=f.id) for f in self.diagnoses]
 
     # ------------------------------------------------------------------ detail
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -130,20 +114,19 @@ class ResultsScreen(Screen):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_tab("remedies")
 
-    def _show(self, c: Conclusion | None) -> None:
-        self.selected = c
+    def _show(self, f: Finding | None) -> None:
+        self.selected = f
         remedies = self.query_one("#remedies-text", Plain)
         evidence = self.query_one("#evidence-text", Plain)
-        tree: Tree[Any] = self.query_one("#how-tree", Tree)
-        tree.clear()
-        if c is None:
+        how = self.query_one("#how-tree", Plain)
+        if f is None:
             remedies.update(NOTHING)
             evidence.update(NOTHING)
-            tree.root.set_label("no diagnosis")
+            how.update("no diagnosis")
             return
-        remedies.update(remedies_text(c))
-        evidence.update(evidence_text(c))
-        fill_tree(tree, c.explanation)
+        remedies.update(styled(panes.remedies_pane(f)))
+        evidence.update(styled(panes.evidence_pane(f)))
+        how.update(how_tree(f))
 
     # ------------------------------------------------------------------ actions
     def action_tab(self, pane: str) -> None:
@@ -161,10 +144,14 @@ class ResultsScreen(Screen):
         label = "Markdown" if kind == "md" else "JSON"
         self.app.push_screen(PromptScreen(
             f"Export the report as {label}", value=str(default),
-            help="The file is written atomically: a reader never sees half a report."), chosen)
+            help="The folder must exist. The file is written atomically: a reader never sees "
+                 "half a report."), chosen)
 
     def export(self, kind: str, path: str | Path) -> Path | None:
-        """Write the report; the path (or the reason it failed) is shown on the screen."""
+        """Write the report; the path (or the reason it failed) is shown on the screen.
+
+        The rule of `advisor probe --json`: a folder that does not exist is refused, never
+        created."""
         target = Path(path).expanduser()
         if not target.is_absolute():
             target = self.advisor.export_dir / target
@@ -172,6 +159,9 @@ class ResultsScreen(Screen):
         status = self.query_one("#results-status", Plain)
         try:
             written = write_atomic(target, text).resolve()
+        except AdvisorError as exc:
+            status.update(Text(f"Could not write {target}: {exc}", style="red"))
+            return None
         except OSError as exc:
             status.update(Text(f"Could not write {target}: {exc.strerror or exc}", style="red"))
             return None
@@ -183,9 +173,7 @@ class ResultsScreen(Screen):
     def _json(self) -> str:
         if not self.series:
             return render_json(self.result)
-        data = json.loads(render_json(self.result))
-        data["series"] = self.series  # so that reopening the report draws the curve again
-        return json.dumps(data, indent=2, default=str) + "\n"
+        return render_json(self.result, series=self.series)  # reopening draws the curve again
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -194,75 +182,16 @@ class ResultsScreen(Screen):
         self.advisor.go_home()
 
 
-def remedies_text(c: Conclusion) -> Text:
-    style = SEVERITY_STYLE.get(c.severity, "")
-    out = Text()
-    out.append(c.title, style="bold")
-    out.append(f"\n{c.severity} · certainty {c.certainty:.2f} · {c.id}\n", style=style)
-    out.append(f"\n{reflow(c.rule.explanation)}\n")
-    if c.rule.contested:
-        out.append("\nContested: ", style="bold yellow")
-        out.append(reflow(c.rule.contested) + "\n")
-    if c.remedies:
-        out.append("\nRemedies, in order\n", style="bold")
-        for i, r in enumerate(c.remedies, 1):
-            out.append(f"{i}. ", style="bold")
-            out.append(r.action + "\n")
-            if r.detail:
-                out.append(f"   {reflow(r.detail)}\n", style="dim")
-            for s in r.sources:
-                out.append(f"   source: {s}\n", style="italic dim")
-    if c.sources:
-        out.append("\nSources\n", style="bold")
-        for s in c.sources:
-            out.append(f"- {s}\n")
-    return out
+def how_tree(f: Finding) -> RichTree | Text:
+    """The explanation as a tree whose long labels wrap under their guide lines."""
+    if f.how is None:
+        return Text("No explanation was stored with this diagnosis.", style="dim")
+    outline = panes.how_outline(f.how)
+    tree = RichTree(styled(outline.label), guide_style="dim")
+    _add(tree, outline)
+    return tree
 
 
-def evidence_text(c: Conclusion) -> Text:
-    out = Text("What spoke for it\n", style="bold")
-    if not c.evidence:
-        out.append("Only other conclusions; see the How tab.\n", style="dim")
-    for e in c.evidence:
-        out.append(f"- {e['test']}", style="bold")
-        out.append(f"  observed {format_value(e['value'])}")
-        if e.get("certainty", 1.0) < 1.0:
-            out.append(f" (certainty {e['certainty']:.2f})", style="dim")
-        out.append("\n")
-    out.append("\nRules that fired\n", style="bold")
-    for f in c.explanation.firings:
-        out.append(f"- {f.rule.id}: {f.rule.title}\n")
-        out.append(f"  premise {f.premise:.2f} × rule cf {f.rule.cf:+.2f} = "
-                   f"{f.contribution:+.2f}\n", style="dim")
-    return out
-
-
-def fill_tree(tree: Tree[Any], expl: Explanation) -> None:
-    tree.root.set_label(Text(f"{expl.conclusion}: certainty {expl.certainty:.2f}", style="bold"))
-    _add_explanation(tree.root, expl)
-    tree.root.expand_all()
-
-
-def _add_explanation(node: TreeNode[Any], expl: Explanation) -> None:
-    for f in expl.firings:
-        child = node.add(Text.assemble(("rule ", "dim"), (f.rule.id, "bold"),
-                                       f"  premise {f.premise:.2f} × cf {f.rule.cf:+.2f} "
-                                       f"= {f.contribution:+.2f}"))
-        _add_trace(child, f.trace)
-    for sub in expl.supports.values():
-        where = node.add(Text.assemble(("where ", "dim"), (sub.conclusion, "bold"),
-                                       f": certainty {sub.certainty:.2f}"))
-        _add_explanation(where, sub)
-
-
-def _add_trace(node: TreeNode[Any], t: Trace) -> None:
-    if t.kind == "fact":
-        seen = "unknown" if t.value is None else format_value(t.value)
-        node.add_leaf(Text.assemble(t.label, (f"  observed {seen}", "dim"),
-                                    f" [{_cf(t.certainty)}]"))
-    elif t.kind == "rule":
-        node.add_leaf(Text.assemble(("conclusion ", "dim"), t.label, f" [{_cf(t.certainty)}]"))
-    else:
-        child = node.add(Text(f"{t.kind} [{_cf(t.certainty)}]"))
-        for c in t.children:
-            _add_trace(child, c)
+def _add(node: RichTree, outline: panes.Outline) -> None:
+    for child in outline.children:
+        _add(node.add(styled(child.label)), child)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from advisor.probing.svg import line_plot
-from advisor.probing.text import fmt, header_lines
+from advisor.report import format as fmt
+from advisor.report.svg import line_plot
+from advisor.report.text import NOTHING_FIRED, headline
 
 if TYPE_CHECKING:
-    from advisor.probing.report import ProbeReport
+    from advisor.report.probe import ProbeReport
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -24,11 +25,12 @@ figure{margin:1em 0}
 """
 
 
-def render_html(report: ProbeReport) -> str:
-    head = header_lines(report)
-    body = [f"<h1>{escape(head[0])}</h1>"]
+def render_probe_html(report: ProbeReport) -> str:
+    head = headline(report)
+    body = [f"<h1>{escape(head)}</h1>"]
     if report.partial:
         body.append('<p class="partial">Partial report: the probe was interrupted.</p>')
+    body += _error(report)
     body += _diagnoses(report)
     body += ["<h2>Plots</h2>"] + [f"<figure>{svg}</figure>" for svg in plots(report)]
     body += _facts(report)
@@ -41,41 +43,60 @@ def render_html(report: ProbeReport) -> str:
                  f"({w['count']}x)</li>" for w in report.warnings]
         body.append("</ul>")
     body += ["<h2>Timings</h2><table><tr><th>phase</th><th>seconds</th></tr>"]
-    body += [f"<tr><td>{escape(k)}</td><td>{v:.2f}</td></tr>" for k, v in report.timings.items()]
+    body += [f"<tr><td>{escape(k)}</td><td>{fmt.seconds(v)}</td></tr>"
+             for k, v in report.timings.items()]
     body.append("</table>")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(head[0])}</title><style>{STYLE}</style></head><body>"
+            f"<title>{escape(head)}</title><style>{STYLE}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
+
+
+def _error(report: ProbeReport) -> list[str]:
+    """The user's error: message, the file:line in their code, and the phase."""
+    msg = report.fact("runtime.error_message")
+    if not msg:
+        return []
+    out = ['<h2>Error in your code</h2><ul class="error-where">',
+           f"<li>message: <code>{escape(str(msg))}</code></li>"]
+    where = report.details.get("runtime_error_where")
+    if where:
+        out.append(f"<li>where: <code>{escape(str(where))}</code></li>")
+    phase = report.details.get("runtime_error_phase")
+    if phase:
+        out.append(f"<li>phase: {escape(str(phase))}</li>")
+    return out + ["</ul>"]
 
 
 def _diagnoses(report: ProbeReport) -> list[str]:
     out = ["<h2>Diagnosis</h2>"]
     if report.kb_problem:
         return out + [f"<p>No diagnosis: {escape(report.kb_problem)}</p>"]
-    if not report.diagnoses:
-        return out + ["<p>Nothing in the knowledge base fired on these observations.</p>"]
-    for d in report.diagnoses:
-        sev = escape(d["severity"])
+    diagnosis = report.diagnosis()
+    if not diagnosis.diagnoses:
+        return out + [f"<p>{NOTHING_FIRED}</p>"]
+    for f in diagnosis.diagnoses:
+        sev = escape(f.severity)
         out.append(f'<div class="d {sev}"><span class="sev">{sev}</span> '
-                   f'<b>{escape(d["title"])}</b> <code>{escape(d["id"])}</code> '
-                   f'certainty {d["certainty"]:.2f}')
-        if d.get("explanation"):
-            out.append(f"<p>{escape(d['explanation'])}</p>")
-        if d.get("evidence"):
+                   f'<b>{escape(f.title)}</b> <code>{escape(f.id)}</code> '
+                   f'certainty {fmt.certainty(f.certainty)}')
+        if f.explanation:
+            out.append(f"<p>{escape(f.explanation)}</p>")
+        if f.evidence:
             out.append("<p>Evidence:</p><ul>" + "".join(
                 f"<li><code>{escape(str(e.get('test')))}</code> observed "
-                f"{escape(fmt(e.get('value')))}</li>" for e in d["evidence"]) + "</ul>")
-        if d.get("remedies"):
+                f"{escape(fmt.fact_value(e.get('value')))}</li>" for e in f.evidence) + "</ul>")
+        if f.remedies:
             out.append("<p>Remedies:</p><ol>" + "".join(
-                f"<li>{escape(r.get('action') or '')}"
-                + (f" <i>{escape(r['detail'])}</i>" if r.get("detail") else "") + "</li>"
-                for r in d["remedies"]) + "</ol>")
+                f"<li>{escape(r.action)}"
+                + (f" <i>{escape(r.detail)}</i>" if r.detail else "") + "</li>"
+                for r in f.remedies) + "</ol>")
         out.append("</div>")
     return out
 
 
 def _facts(report: ProbeReport) -> list[str]:
-    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(fmt(v))}</td></tr>"
+    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(fmt.fact_value(v))}</td>"
+                   "</tr>"
                    for k, v in sorted(report.facts.items()))
     return ["<h2>Measurements</h2>", f"<table><tr><th>fact</th><th>value</th></tr>{rows}"
             "</table>"]

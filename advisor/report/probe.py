@@ -1,8 +1,10 @@
-"""The probe report: setup, device, timings, facts, series, observations and diagnoses, as one
-versioned JSON document (`advisor-probe-report/1`), and as text, Markdown and HTML.
+"""The probe report as plain data: setup, device, timings, facts, series, observations and
+diagnoses, every value JSON-able, as one versioned JSON document (`advisor-probe-report/1`).
 
 `facts` is a flat {name: value} mapping at the top level, so `advisor diagnose REPORT.json`
-re-runs the engine on exactly what the probe observed.
+re-runs the engine on exactly what the probe observed. The report holds no engine object: its
+diagnoses are the stored dictionaries, and `diagnosis()` turns them into the representation
+every renderer uses, so a report read back from disk renders like a fresh one.
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor.report.diagnosis import SEVERITIES, SEVERITY_RANK, Diagnosis
+from advisor.report.files import write_atomic
+from advisor.report.html import render_probe_html
+from advisor.report.markdown import render_probe_markdown
+from advisor.report.text import render_probe_text
+
 SCHEMA = "advisor-probe-report/1"
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+SCHEMAS_READ = (SCHEMA,)
 
 
 @dataclass
@@ -33,7 +41,6 @@ class ProbeReport:
     partial: bool = False
     unknown_facts: list[str] = field(default_factory=list)
     kb_problem: str | None = None
-    result: Any = field(default=None, repr=False, compare=False)  # the engine's result
 
     # ------------------------------------------------------------------------- queries
     def ids(self, *severities: str) -> list[str]:
@@ -49,7 +56,12 @@ class ProbeReport:
         value = self.facts.get(name, default)
         return value["value"] if isinstance(value, dict) and "value" in value else value
 
-    # ------------------------------------------------------------------------- renderings
+    def diagnosis(self) -> Diagnosis:
+        """The diagnoses as the representation the renderers share."""
+        return Diagnosis.from_dict({"diagnoses": self.diagnoses, "facts": self.facts,
+                                    "unknown_facts": self.unknown_facts})
+
+    # ------------------------------------------------------------------------- conversions
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
@@ -59,7 +71,7 @@ class ProbeReport:
             "options": self.options,
             "timings": self.timings,
             "summary": {s: sum(1 for d in self.diagnoses if d["severity"] == s)
-                        for s in ("error", "warning", "info")},
+                        for s in SEVERITIES},
             "diagnoses": self.diagnoses,
             "facts": self.facts,
             "series": self.series,
@@ -69,23 +81,47 @@ class ProbeReport:
             "kb_problem": self.kb_problem,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeReport:
+        """The report back from its JSON document (`to_dict`'s output, version 1).
+
+        Missing sections become empty ones; checking a document is the reader's job
+        (advisor.report.reader), which says what is wrong and where.
+        """
+        obs = data.get("observations") if isinstance(data.get("observations"), dict) else {}
+
+        def section(value: Any, kind: type) -> Any:
+            return value if isinstance(value, kind) else kind()
+
+        return cls(
+            setup=section(data.get("setup"), dict),
+            device=data.get("device") if isinstance(data.get("device"), dict) else None,
+            options=section(data.get("options"), dict),
+            timings={k: v for k, v in section(data.get("timings"), dict).items()
+                     if isinstance(v, (int, float)) and not isinstance(v, bool)},
+            facts=section(data.get("facts"), dict),
+            series=section(data.get("series"), dict),
+            details=section(obs.get("details"), dict),
+            notes=[str(n) for n in section(obs.get("notes"), list)],
+            warnings=[w for w in section(obs.get("warnings"), list) if isinstance(w, dict)],
+            diagnoses=[d for d in section(data.get("diagnoses"), list) if isinstance(d, dict)],
+            partial=bool(data.get("partial", False)),
+            unknown_facts=[str(x) for x in section(data.get("unknown_facts"), list)],
+            kb_problem=data.get("kb_problem") if isinstance(data.get("kb_problem"), str)
+            else None,
+        )
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=_default, allow_nan=False) + "\n"
 
     def text(self) -> str:
-        from advisor.probing.text import render_summary
-
-        return render_summary(self)
+        return render_probe_text(self)
 
     def markdown(self) -> str:
-        from advisor.probing.markdown import render_markdown
-
-        return render_markdown(self)
+        return render_probe_markdown(self)
 
     def html(self) -> str:
-        from advisor.probing.html import render_html
-
-        return render_html(self)
+        return render_probe_html(self)
 
     def write_json(self, path: str | Path) -> Path:
         return write_atomic(path, self.to_json())
@@ -100,16 +136,10 @@ class ProbeReport:
         return self.text()
 
 
+
 def _default(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     if isinstance(obj, (set, tuple)):
         return list(obj)
     return str(obj)
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Temp file in the same folder, then os.replace: a reader never sees half a report."""
-    from advisor.report import write_atomic as _write
-
-    return _write(path, text)

@@ -1,0 +1,224 @@
+"""One diagnosis as plain data: what every rendering (text, Markdown, HTML, JSON, the TUI) shows.
+
+A `Diagnosis` is built either from the engine's result (`from_result`) or from a stored report
+(`from_dict`, the `diagnoses` list of a JSON report), so a report read back from disk renders
+exactly like a fresh one, and no renderer needs the engine or the knowledge base. It holds only
+JSON-able values; `to_dict` gives the document `advisor diagnose --format json` writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else default
+
+
+@dataclass
+class TraceNode:
+    """One node of a premise's evaluation: a fact test, a rule reference, or all/any/not."""
+
+    kind: str  # fact | rule | all | any | not
+    label: str
+    certainty: float | None
+    value: Any = None
+    ref: str = ""  # the fact name or rule id tested
+    children: list[TraceNode] = field(default_factory=list)
+
+    @classmethod
+    def from_engine(cls, trace: Any) -> TraceNode:
+        return cls(trace.kind, trace.label, trace.certainty, trace.value, trace.ref,
+                   [cls.from_engine(c) for c in trace.children])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceNode:
+        cf = data.get("certainty")
+        return cls(str(data.get("kind", "")), str(data.get("label", "")),
+                   None if cf is None else _float(cf), data.get("value"),
+                   str(data.get("fact") or data.get("rule") or ""),
+                   [cls.from_dict(c) for c in data.get("children") or [] if isinstance(c, dict)])
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "label": self.label,
+                                "certainty": _round(self.certainty)}
+        if self.kind == "fact":
+            data["fact"] = self.ref
+            data["value"] = self.value
+        if self.kind == "rule":
+            data["rule"] = self.ref
+        if self.children:
+            data["children"] = [c.to_dict() for c in self.children]
+        return data
+
+
+@dataclass
+class Firing:
+    """One rule that fired for a conclusion: its premise's certainty and its contribution."""
+
+    rule: str
+    title: str
+    rule_cf: float
+    premise: float
+    contribution: float
+    trace: TraceNode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "title": self.title, "rule_cf": self.rule_cf,
+                "premise_certainty": round(self.premise, 4),
+                "contribution": round(self.contribution, 4), "premise": self.trace.to_dict()}
+
+
+@dataclass
+class How:
+    """How a conclusion was reached: the firings, and the conclusions they used, recursively."""
+
+    conclusion: str
+    certainty: float
+    firings: list[Firing] = field(default_factory=list)
+    supports: dict[str, How] = field(default_factory=dict)
+
+    @classmethod
+    def from_engine(cls, expl: Any) -> How:
+        firings = [Firing(f.rule.id, f.rule.title, f.rule.cf, f.premise, f.contribution,
+                          TraceNode.from_engine(f.trace)) for f in expl.firings]
+        return cls(expl.conclusion, expl.certainty, firings,
+                   {k: cls.from_engine(v) for k, v in expl.supports.items()})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> How:
+        firings = [Firing(str(f.get("rule", "")), str(f.get("title", "")),
+                          _float(f.get("rule_cf")), _float(f.get("premise_certainty")),
+                          _float(f.get("contribution")),
+                          TraceNode.from_dict(f.get("premise") or {}))
+                   for f in data.get("firings") or [] if isinstance(f, dict)]
+        supports = {str(k): cls.from_dict(v) for k, v in (data.get("supports") or {}).items()
+                    if isinstance(v, dict)}
+        return cls(str(data.get("conclusion", "")), _float(data.get("certainty")), firings,
+                   supports)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"conclusion": self.conclusion, "certainty": round(self.certainty, 4),
+                "firings": [f.to_dict() for f in self.firings],
+                "supports": {k: v.to_dict() for k, v in self.supports.items()}}
+
+
+@dataclass
+class Remedy:
+    action: str
+    detail: str = ""
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Finding:
+    """One diagnosis: a conclusion that reached the reporting threshold, with all it needs to
+    be shown (the rule's texts are copied in, so no knowledge base is needed to render it)."""
+
+    id: str
+    title: str
+    kind: str
+    severity: str
+    certainty: float
+    explanation: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # fact, value, test, certainty
+    explained_by: list[str] = field(default_factory=list)
+    remedies: list[Remedy] = field(default_factory=list)
+    contested: str = ""
+    sources: list[str] = field(default_factory=list)
+    how: How | None = None
+
+    @classmethod
+    def from_engine(cls, c: Any) -> Finding:
+        return cls(c.id, c.title, c.kind, c.severity, c.certainty, c.rule.explanation,
+                   [dict(e) for e in c.evidence], list(c.explained_by),
+                   [Remedy(r.action, r.detail, list(r.sources)) for r in c.remedies],
+                   c.rule.contested or "", [str(s) for s in c.sources],
+                   How.from_engine(c.explanation))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        severity = d.get("severity")
+        remedies = [Remedy(str(r.get("action") or ""), str(r.get("detail") or ""),
+                           [str(s) for s in r.get("sources") or []])
+                    for r in d.get("remedies") or [] if isinstance(r, dict)]
+        how = d.get("how")
+        return cls(str(d.get("id", "")), str(d.get("title", "")), str(d.get("kind", "")),
+                   severity if severity in SEVERITY_RANK else "info",
+                   _float(d.get("certainty")), str(d.get("explanation") or ""),
+                   [e for e in d.get("evidence") or [] if isinstance(e, dict)],
+                   [str(x) for x in d.get("explained_by") or []], remedies,
+                   str(d.get("contested") or ""), [str(s) for s in d.get("sources") or []],
+                   How.from_dict(how) if isinstance(how, dict) else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "title": self.title, "kind": self.kind, "severity": self.severity,
+            "certainty": round(self.certainty, 4), "evidence": self.evidence,
+            "explained_by": self.explained_by,
+            "remedies": [{"action": r.action, "detail": r.detail, "sources": r.sources}
+                         for r in self.remedies],
+            "explanation": self.explanation, "contested": self.contested or None,
+            "sources": self.sources,
+        }
+        if self.how is not None:
+            data["how"] = self.how.to_dict()
+        return data
+
+
+@dataclass
+class Diagnosis:
+    """Every finding for one set of observations, in the engine's order (root causes first),
+    plus the facts it was drawn from and those the knowledge base did not know."""
+
+    diagnoses: list[Finding] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    unknown_facts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, result: Any) -> Diagnosis:
+        """From the engine's DiagnosisResult (full precision: rounding happens on output)."""
+        return cls([Finding.from_engine(c) for c in result.diagnoses], dict(result.facts),
+                   list(result.unknown_facts))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
+        """From a stored document: a diagnosis (`advisor diagnose --format json`) or a probe
+        report; entries that are not mappings are skipped (the reader reports them)."""
+        facts = data.get("facts")
+        return cls([Finding.from_dict(d) for d in data.get("diagnoses") or []
+                    if isinstance(d, dict)],
+                   dict(facts) if isinstance(facts, dict) else {},
+                   [str(x) for x in data.get("unknown_facts") or []])
+
+    def by_severity(self, severity: str) -> list[Finding]:
+        return [f for f in self.diagnoses if f.severity == severity]
+
+    def counts(self) -> dict[str, int]:
+        return {s: len(self.by_severity(s)) for s in SEVERITIES}
+
+    def get(self, finding_id: str) -> Finding | None:
+        return next((f for f in self.diagnoses if f.id == finding_id), None)
+
+    def worst_severity(self) -> str | None:
+        if not self.diagnoses:
+            return None
+        return min((f.severity for f in self.diagnoses), key=SEVERITY_RANK.__getitem__)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"diagnoses": [f.to_dict() for f in self.diagnoses], "facts": self.facts,
+                "unknown_facts": self.unknown_facts}
+
+
+def as_diagnosis(source: Any) -> Diagnosis:
+    """A Diagnosis from a Diagnosis (unchanged) or from the engine's DiagnosisResult."""
+    return source if isinstance(source, Diagnosis) else Diagnosis.from_result(source)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
