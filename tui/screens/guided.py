@@ -4,8 +4,10 @@ The left pane asks (answer choices plus "don't know", or a number field); the ri
 the hypotheses the answers support, with certainty bars that move after every answer, and the
 answers so far, any of which can be picked to change it. Without given facts the interview
 starts from a symptom the person picks; after a probe or a report it asks only what is still
-unknown (the engine never asks a known fact). When the engine has nothing left to ask, the
-results open by themselves.
+unknown (the engine never asks a known fact). The interview ends, and the results open by
+themselves, when nothing is left to ask, when no answer to any remaining question can change
+the leading diagnoses, or after MAX_QUESTIONS; the screen says which, and lists what was asked
+and answered.
 """
 
 from __future__ import annotations
