@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,7 +344,9 @@ def _partners(index: RuleIndex, state: ChainState, name: str,
 
 
 def _decides_with(kb: KnowledgeBase, index: RuleIndex, state: ChainState, name: str,
-                  partner: str, threshold: float, changes) -> bool:
+                  partner: str, threshold: float,
+                  changes: Callable[[ChainState], bool]) -> bool:
+    """Whether some pair of answers to `name` and `partner` changes the leaders."""
     for answer in _simulated_answers(index, kb.facts[name]):
         after, _ = rechain(index, state, name, answer, threshold)
         for other in _simulated_answers(index, kb.facts[partner]):
