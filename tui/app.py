@@ -163,8 +163,12 @@ class AdvisorApp(App[int]):
         self.push_screen(MessageScreen(title, text, error=error))
 
     def start_guided(self, given: dict[str, Any] | None = None, *, source: str = "",
-                     series: dict[str, list[float]] | None = None) -> None:
-        """Open the interview; with `given` facts (a probe, a report) it skips the symptom."""
+                     series: dict[str, list[float]] | None = None,
+                     measured: Sequence[str] = ()) -> None:
+        """Open the interview; with `given` facts (a probe, a report) it skips the symptom.
+
+        `measured`: facts the probe measured without getting a value; they are not asked
+        either (the person could not see more than the probe did)."""
 
         def go() -> None:
             if not self._require_engine():
@@ -173,7 +177,7 @@ class AdvisorApp(App[int]):
             from advisor.tui.session import GuidedSession
 
             assert self.engine is not None
-            session = GuidedSession(self.engine, given)
+            session = GuidedSession(self.engine, given, measured)
             self.push_screen(GuidedScreen(session, source=source, series=series or {}))
 
         self.when_kb_ready(go)

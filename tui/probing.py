@@ -57,6 +57,8 @@ class ProbeOutcome:
     facts: dict[str, Any]
     series: dict[str, list[float]] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    # every fact the probe measured, those it could not determine (no value in `facts`) too
+    measured: list[str] = field(default_factory=list)
 
 
 class _Interrupt(KeyboardInterrupt):
@@ -127,5 +129,6 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
     data = report.to_dict() if hasattr(report, "to_dict") else {}
     from advisor.tui.reports import parse_series
 
-    facts = {k: v for k, v in dict(report.facts).items() if v is not None}
-    return ProbeOutcome(facts, parse_series(data.get("series")), data)
+    measured = dict(report.facts)
+    facts = {k: v for k, v in measured.items() if v is not None}
+    return ProbeOutcome(facts, parse_series(data.get("series")), data, sorted(measured))

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.engine.certainty import THRESHOLD
 from advisor.engine.forward import ChainState, rechain
 from advisor.engine.index import RuleIndex
+from advisor.engine.result import SEVERITY_RANK
 from advisor.kb.model import Fact, FactTest, KnowledgeBase, walk
 
 SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.7, "info": 0.3}
 CANDIDATES_SIMULATED = 8
+LEADERS_COMPARED = 3  # how many leading diagnoses a remaining question must be able to change
 UNTOUCHED_FOCUS = 0.05
 
 
@@ -242,3 +244,112 @@ def next_question(kb: KnowledgeBase, index: RuleIndex, facts: Mapping[str, Any],
         chosen = ranked[0]
     rules, hypothesis = _chain(index, best[chosen][1], parent)
     return Question(kb.facts[chosen], score[chosen], hypothesis, rules)
+
+
+@dataclass(frozen=True)
+class Leaders:
+    """What a person reads first in the results: the leading diagnoses and how bad the first is.
+
+    Compared as a set, so two leaders trading places on a small change of certainty does not
+    count as a change worth another question; a diagnosis entering or leaving the top, or the
+    first one's severity changing, does.
+    """
+
+    ids: frozenset[str]
+    first_severity: str | None
+
+
+def leading_diagnoses(index: RuleIndex, state: ChainState, threshold: float = THRESHOLD,
+                      top: int = LEADERS_COMPARED,
+                      within: set[str] | frozenset[str] | None = None) -> Leaders:
+    """The `top` reported diagnoses (certainty at least `threshold`), most severe and most
+    certain first, the order the results list them in; only those in `within` if given."""
+    evidence = state.evidence
+    found = [r for r in index.diagnoses if evidence.get(r.id, 0.0) >= threshold
+             and (within is None or r.id in within)]
+    found.sort(key=lambda r: (SEVERITY_RANK[r.severity], -evidence[r.id], r.id))
+    found = found[:top]
+    return Leaders(frozenset(r.id for r in found), found[0].severity if found else None)
+
+
+def _simulated_answers(index: RuleIndex, fact: Fact) -> list[Any]:
+    """Every answer that can make a different rule fire: the choices, one number on each side
+    of every threshold, each value a rule tests for equality, and one no rule names."""
+    choices = [v for v, _ in fact.answer_choices()]
+    if choices:
+        return choices
+    cache = index.cache.setdefault("simulated_answers", {})
+    if fact.name not in cache:
+        named = [value for rule in index.order for node in walk(rule.when)
+                 if isinstance(node, FactTest) and node.fact == fact.name
+                 for op, ref in node.comparisons if op in ("is", "ne", "in")
+                 for value in (ref if op == "in" else (ref,))
+                 if isinstance(value, (str, int, float)) and not isinstance(value, bool)]
+        values = [*_probe_values(index, fact), *dict.fromkeys(named)]
+        if fact.type == "string":
+            values.append("\x00")  # a text no rule names
+        else:
+            numbers = [v for v in values if isinstance(v, (int, float))]
+            values.append(max(numbers, default=0) + 1)  # beyond every named number
+        cache[fact.name] = values
+    return cache[fact.name]
+
+
+def deciding_facts(kb: KnowledgeBase, index: RuleIndex, state: ChainState, skip: set[str],
+                   threshold: float = THRESHOLD, top: int = LEADERS_COMPARED) -> set[str]:
+    """The facts still worth asking: those with an answer that changes the leading diagnoses.
+
+    `next_question` ranks questions by how much they move certainties, and some movement is
+    almost always left, so an interview of "don't know" answers went on through questions that
+    could no longer change what the person reads (57 of them from "loss is NaN"). Each
+    candidate's answers are simulated the way `next_question` does (re-chaining only what
+    depends on the fact); a fact that matters only together with another open question of the
+    same rule (the optimizer's kind and its learning rate) is simulated with that partner's
+    answers too. Once something is known, only the diagnoses it bears on can lead (MYCIN's
+    focus, as in `_spread`), so a question that could only raise an unrelated diagnosis is not
+    worth asking either. An empty set means stop asking.
+    """
+    hypotheses = _hypotheses(index, state)
+    score, _best, _parent = _spread(index, state, hypotheses, skip)
+    within = _focus(index, state)[1] if state.premise else None
+    before = leading_diagnoses(index, state, threshold, top, within)
+
+    def changes(after: ChainState) -> bool:
+        return leading_diagnoses(index, after, threshold, top, within) != before
+
+    deciding: set[str] = set()
+    for name in score:
+        if any(changes(rechain(index, state, name, answer, threshold)[0])
+               for answer in _simulated_answers(index, kb.facts[name])):
+            deciding.add(name)
+    for name in set(score) - deciding:
+        if any(_decides_with(kb, index, state, name, partner, threshold, changes)
+               for partner in _partners(index, state, name, score)):
+            deciding.add(name)
+    return deciding
+
+
+def _partners(index: RuleIndex, state: ChainState, name: str,
+              candidates: Mapping[str, float]) -> set[str]:
+    """The other open questions of the undecided rules that test `name`, when exactly one is
+    left: a pair of answers is cheap to simulate, larger combinations are not."""
+    partners = set()
+    for pos in index.by_fact.get(name, ()):
+        if state.premise.get(pos) is not None:
+            continue
+        unknown = {f for f in index.inputs_facts[pos] if f not in state.facts and f != name}
+        if len(unknown) == 1 and unknown <= candidates.keys():
+            partners |= unknown
+    return partners
+
+
+def _decides_with(kb: KnowledgeBase, index: RuleIndex, state: ChainState, name: str,
+                  partner: str, threshold: float,
+                  changes: Callable[[ChainState], bool]) -> bool:
+    """Whether some pair of answers to `name` and `partner` changes the leaders."""
+    for answer in _simulated_answers(index, kb.facts[name]):
+        after, _ = rechain(index, state, name, answer, threshold)
+        for other in _simulated_answers(index, kb.facts[partner]):
+            if changes(rechain(index, after, partner, other, threshold)[0]):
+                return True
+    return False

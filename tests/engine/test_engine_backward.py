@@ -137,3 +137,59 @@ def test_enum_question_offers_the_catalogue_choices(kbdir, facts_yaml, rule_yaml
     question = kbdir.engine().next_question({})
     assert question.fact.name == "q.color"
     assert question.choices == (("red", "Red"), ("green", "Green"), ("blue", "Blue"))
+
+
+# ------------------------------------------------------------------ when to stop asking
+def _deciding(engine, facts, skip=()):
+    from advisor.engine.backward import deciding_facts
+
+    state = engine.chain(facts)
+    return deciding_facts(engine.kb, engine.index, state, set(skip) | set(facts),
+                          engine.threshold)
+
+
+def test_questions_are_exhausted_once_no_answer_can_change_the_leaders(ask_kb):
+    engine = ask_kb.engine()
+    facts = {"s.a": True, "s.b": False, "q.flag": True}
+    # big_problem (error) leads, with its two info steps: q.n can only add a weak info tip
+    # below them, so it still moves a certainty but can no longer change the top three
+    assert engine.next_question(facts).fact.name == "q.n"
+    assert _deciding(engine, facts) == set()
+    from advisor.engine.backward import leading_diagnoses
+
+    leaders = leading_diagnoses(engine.index, engine.chain(facts))
+    assert leaders.ids == {"big_problem", "flag_trouble", "flag_seen"}
+    assert leaders.first_severity == "error"
+
+
+def test_a_question_that_can_change_the_leaders_is_still_asked(ask_kb):
+    engine = ask_kb.engine()
+    # q.flag = true would bring the error big_problem to the top
+    assert _deciding(engine, {"s.a": True, "s.b": False}) == {"q.flag"}
+    # declined: q.n could only raise `many`, a tip nothing known bears on: stop
+    assert _deciding(engine, {"s.a": True, "s.b": False}, skip={"q.flag"}) == set()
+    # with nothing known yet, the tip would be a leader of its own
+    assert _deciding(engine, {}, skip={"q.flag", "q.color"}) == {"q.n"}
+
+
+def test_a_fact_that_decides_only_with_another_open_question_is_still_asked(
+        kbdir, facts_yaml, rule_yaml):
+    kbdir.write("facts.yaml", facts_yaml)
+    kbdir.write("rules.yaml", "rules:\n" + rule_yaml(
+        "red_and_many", {"all": [{"fact": "q.color", "is": "red"}, {"fact": "q.n", "gt": 3}]},
+        severity="warning", fires={"q.color": "red", "q.n": 5}, silent={"q.n": 1}))
+    engine = kbdir.engine()
+    # neither answer alone fires the rule; the two together do
+    assert _deciding(engine, {}) == {"q.color", "q.n"}
+    assert _deciding(engine, {"q.color": "blue"}) == set()
+
+
+def test_a_number_or_text_fact_is_simulated_on_each_side_of_its_tests(kbdir, facts_yaml,
+                                                                      rule_yaml):
+    kbdir.write("facts.yaml", facts_yaml)
+    kbdir.write("rules.yaml", "rules:\n" + rule_yaml(
+        "exactly_four", {"fact": "q.n", "is": 4}, severity="warning",
+        fires={"q.n": 4}, silent={"q.n": 1}))
+    engine = kbdir.engine()
+    assert _deciding(engine, {}) == {"q.n"}
+    assert _deciding(engine, {}, skip={"q.n"}) == set()

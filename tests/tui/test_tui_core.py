@@ -4,6 +4,7 @@ import boundaries (the headless commands never import textual; the TUI starts wi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, _call_probe, run_probe
 from advisor.tui.reports import ReportError, load_report, loss_curve, parse_series
-from advisor.tui.session import GuidedSession, format_value, parse_number, symptom_facts
+from advisor.tui.session import (
+    GuidedSession,
+    NotANumber,
+    format_value,
+    parse_number,
+    short_label,
+    symptom_facts,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,10 +63,24 @@ def test_symptoms_come_from_the_catalogue(builtin_kb):
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("3", 3), ("0.1", 0.1), ("1e-3", 0.001), ("2,5", 2.5), (" 7 ", 7), ("-2", -2),
-    ("", None), ("abc", None), ("nan", None), ("inf", None)])
+    ("3", 3), ("0.1", 0.1), ("1e-3", 0.001), ("3e-4", 0.0003), ("3E-4", 0.0003),
+    (".5", 0.5), ("5.", 5.0), ("-.5", -0.5), ("+2", 2), (" 7 ", 7), ("-2", -2),
+    ("1_000", 1000),
+    # a decimal comma, where it cannot be a thousands separator
+    ("0,001", 0.001), ("2,5", 2.5), ("0,5e-3", 0.0005), ("-0,01", -0.01), ("12,34", 12.34)])
 def test_parse_number(text, value):
-    assert parse_number(text) == value
+    number = parse_number(text)
+    assert number == pytest.approx(value) and type(number) is type(value)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("1,000", "could be 1000 or 1.000"), ("1,000,000", "use a dot for decimals"),
+    ("1.000,5", "use a dot for decimals"), ("", "nothing typed"), ("abc", "not a number"),
+    ("nan", "not a number"), ("inf", "not a number"), ("1e999", "too large"),
+    ("1e", "not a number"), (".", "not a number"), ("1..2", "not a number")])
+def test_parse_number_refuses_what_it_would_have_to_guess(text, reason):
+    with pytest.raises(NotANumber, match=re.escape(reason)):
+        parse_number(text)
 
 
 def test_format_value():
@@ -195,3 +217,12 @@ def test_tui_starts_without_torch_or_the_knowledge_base():
     assert "textual" in mods
     for heavy in ("torch", "networkx", "yaml", "advisor.engine", "advisor.probing.api"):
         assert heavy not in mods, heavy
+
+
+def test_short_label_is_the_question_without_examples_cut_at_a_word(builtin_kb):
+    assert short_label(builtin_kb.facts["data.shuffled"]) == \
+        "Is your training data shuffled every epoch?"
+    assert short_label(builtin_kb.facts["data.normalized"]) == \
+        "Are your input features normalized?"
+    long = short_label(builtin_kb.facts["data.normalized"], width=25)
+    assert long == "Are your input features…"

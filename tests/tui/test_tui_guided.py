@@ -3,12 +3,25 @@ through the built-in knowledge base, then back, why, changing an answer and numb
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from advisor.tui import session as session_module
 from advisor.tui.app import AdvisorApp
-from advisor.tui.session import symptom_facts
-from tui_helpers import answer, choose, pick, ready, text_of, wait_for_screen
+from advisor.tui.probing import ProbeOutcome
+from advisor.tui.session import MAX_QUESTIONS as SESSION_CAP
+from advisor.tui.session import SETTLED, short_label, symptom_facts
+from tui_helpers import (
+    answer,
+    choose,
+    notifications,
+    pick,
+    ready,
+    rendered,
+    text_of,
+    wait_for_screen,
+)
 
 # What a person with each problem would answer; every other question gets "don't know". The
 # interview stops once these are all asked or after MAX_QUESTIONS; `expect` must then all be
@@ -148,7 +161,7 @@ async def test_number_answers_and_bars_move(mini_kb):
                 break
             await pilot.press("d")
         assert screen.question.fact.name == "optim.lr"
-        await pilot.press(*"1.2.x")  # the field refuses the second dot; x is no digit
+        await pilot.press(*"1.2x")  # x is no number character: the field refuses it
         assert screen.query_one("#number").value == "1.2"
         await pilot.press("backspace", "backspace", "e", "enter")  # "1e" is not a number yet
         assert "'1e' is not a number" in text_of(pilot, "#number-error")
@@ -252,3 +265,162 @@ async def test_an_engine_failure_is_shown_not_fatal(mini_kb):
         await pilot.press("r")  # the answers are kept
         await wait_for_screen(pilot, "ResultsScreen")
         assert app.screen.result.diagnoses[0].id == "nonfinite_loss"
+
+
+# ------------------------------------------------------------------ when the interview ends
+async def _decline_everything(pilot, limit: int) -> list[str]:
+    """Press d ("don't know") until the results open; the facts asked, in order."""
+    app, asked = pilot.app, []
+    screen = app.screen
+    while app.screen is screen and screen.mode == "question" and len(asked) <= limit:
+        asked.append(screen.question.fact.name)
+        await pilot.press("d")
+        await pilot.pause()
+    return asked
+
+
+async def test_dont_know_to_everything_stops_when_nothing_can_change_the_top(builtin_kb):
+    """From "loss is NaN", declining every question once asked 57 questions, some unrelated."""
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await wait_for_screen(pilot, "GuidedScreen")
+        screen = app.screen
+        await choose(pilot, [f.name for f in symptom_facts(app.kb)].index("symptom.loss_nan"))
+        asked = await _decline_everything(pilot, limit=60)
+        await wait_for_screen(pilot, "ResultsScreen")
+        assert len(asked) < SESSION_CAP, asked
+        assert screen.session.ended == SETTLED
+        message = "No further answer can change the top diagnoses: showing results"
+        assert message in notifications(pilot)
+        await pilot.press("escape")  # the interview, with why it ended and what was asked
+        await wait_for_screen(pilot, "GuidedScreen")
+        assert text_of(pilot, "#question-text") == message
+        summary = text_of(pilot, "#question-help")
+        assert f"{len(asked)} question(s) asked, 0 answered, {len(asked)} don't know" in summary
+        for name in asked:
+            assert f"{short_label(app.kb.facts[name])}: don't know" in summary
+
+
+async def test_a_long_interview_is_capped_with_a_summary(builtin_kb, monkeypatch):
+    monkeypatch.setattr(session_module, "MAX_QUESTIONS", 3)
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await wait_for_screen(pilot, "GuidedScreen")
+        screen = app.screen
+        names = [f.name for f in symptom_facts(app.kb)]
+        await choose(pilot, names.index("symptom.loss_oscillates"))
+        first = screen.question
+        await answer(pilot, first.choices[0][0] if first.choices else 0.5)
+        asked = [first.fact.name, *await _decline_everything(pilot, limit=10)]
+        await wait_for_screen(pilot, "ResultsScreen")
+        assert len(asked) == 3 and screen.session.ended == "capped"
+        assert any("the most advisor asks in one session" in n for n in notifications(pilot))
+        await pilot.press("escape")
+        await wait_for_screen(pilot, "GuidedScreen")
+        summary = text_of(pilot, "#question-help")
+        assert "3 question(s) asked, 1 answered, 2 don't know" in summary
+        assert short_label(app.kb.facts[asked[1]]) in summary
+
+
+# ------------------------------------------------------------------ measured, never asked
+async def test_a_report_that_says_the_data_is_shuffled_is_never_asked_it(builtin_kb, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"facts": {
+        "data.shuffled": True, "loss.nonfinite": True, "loss.trend": "nonfinite",
+        "runtime.error": "none"}}))
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        app.open_report(str(report))
+        await wait_for_screen(pilot, "GuidedScreen")
+        asked = await _decline_everything(pilot, limit=SESSION_CAP + 1)
+        assert asked and "data.shuffled" not in asked
+
+
+async def test_what_the_probe_measured_without_a_value_is_not_asked(builtin_kb):
+    """The probe tried data.shuffled (an iterable dataset: no sampler to read) and got nothing:
+    the person is not asked what the probe could not see either."""
+
+    def probe(spec, progress, cancel, options):
+        return ProbeOutcome({"loss.nonfinite": True, "loss.trend": "nonfinite",
+                             "runtime.error": "none"}, measured=["data.shuffled"])
+
+    app = AdvisorApp(kb=builtin_kb, probe_runner=probe)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        app.start_probe("setup.py")
+        await wait_for_screen(pilot, "GuidedScreen")
+        asked = await _decline_everything(pilot, limit=SESSION_CAP + 1)
+        assert asked and "data.shuffled" not in asked
+
+
+# ------------------------------------------------------------------ readable at small sizes
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_answers_show_the_question_wrapped_at_words(builtin_kb, size):
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.press("s")
+        await wait_for_screen(pilot, "GuidedScreen")
+        screen = app.screen
+        await choose(pilot, [f.name for f in symptom_facts(app.kb)].index("symptom.loss_nan"))
+        for _ in range(3):
+            await pilot.press("d")
+            await pilot.pause()
+        lines = rendered(pilot, "#answers")
+        shown = " ".join(line.strip() for line in lines)
+        for a in screen.session.answers:
+            assert a.fact not in shown  # no raw fact names
+            label = short_label(app.kb.facts[a.fact])
+            for word in label.split():  # every word whole on one line: wrapped between words
+                assert any(word in line.split() for line in lines), (word, lines)
+
+
+# ------------------------------------------------------------------ numbers as people type them
+async def _to_the_learning_rate(pilot) -> Any:
+    app = pilot.app
+    await pilot.press("s")
+    await wait_for_screen(pilot, "GuidedScreen")
+    screen = app.screen
+    await pick(pilot, 1)  # the loss oscillates: lr_too_high needs the learning rate
+    for _ in range(8):
+        if screen.question.fact.name == "optim.lr":
+            break
+        await pilot.press("d")
+    assert screen.question.fact.name == "optim.lr"
+    return screen
+
+
+async def test_a_decimal_comma_is_read_or_refused_never_changed(mini_kb):
+    """`0,001` used to arrive as `0001`, recorded as 1 with a false "out of range"."""
+    app = AdvisorApp(kb=mini_kb)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        screen = await _to_the_learning_rate(pilot)
+        field = screen.query_one("#number")
+        await pilot.press(*"1,000,000", "enter")  # thousands or decimals? not guessed
+        assert field.value == "1,000,000"
+        assert screen.question.fact.name == "optim.lr" and "optim.lr" not in screen.session.facts
+        error = text_of(pilot, "#number-error")
+        assert "'1,000,000' is not a number: use a dot for decimals" in error
+        field.value = ""
+        await pilot.press(*"0,001", "enter")
+        await pilot.pause()
+        assert screen.session.facts["optim.lr"] == 0.001
+        if pilot.app.screen is not screen:  # nothing left to ask: the results opened
+            await pilot.press("escape")
+            await wait_for_screen(pilot, "GuidedScreen")
+        await pilot.press("b")  # the same question again, in the exponent form
+        await pilot.pause()
+        assert screen.question.fact.name == "optim.lr"
+        await pilot.press(*"3e-4", "enter")
+        await pilot.pause()
+        assert screen.session.facts["optim.lr"] == 0.0003
+        if pilot.app.screen is not screen:
+            await pilot.press("escape")
+            await wait_for_screen(pilot, "GuidedScreen")
+        assert "0.0003" in " ".join(rendered(pilot, "#answers"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from advisor.tui.app import AdvisorApp
 from advisor.tui.screens.kb_browser import neighbours
-from tui_helpers import DATA, ready, text_of, wait_for_screen
+from tui_helpers import DATA, ready, rendered, text_of, wait_for_screen
 
 
 def test_neighbours_follow_the_rule_graph(mini_kb):
@@ -99,3 +100,33 @@ async def test_loading_a_good_directory_merges_it(mini_kb, tmp_path):
         assert app.kb_dirs == [str(DATA / "kb"), str(mine)]
         screen.go_to("rule:my_rule")
         assert "my_rule: My rule" in text_of(pilot, "#kb-detail-text")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_rule_text_is_reflowed_to_the_pane_and_empty_strings_show(builtin_kb, size):
+    """Explanations kept the author's YAML line breaks (and `kb show`'s 78 columns), so every
+    line wrapped again in the narrower pane; `ne: ""` showed as `!=` with nothing after it."""
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+        await pilot.press("k")
+        await wait_for_screen(pilot, "KBBrowserScreen")
+        screen = app.screen
+        screen.go_to("rule:nonfinite_in_gradients_or_activations")
+        await pilot.pause()
+        pane = screen.query_one("#kb-detail-text")
+        lines = [line.rstrip() for line in rendered(pilot, "#kb-detail-text")]
+        assert any(line.strip() == 'act.nonfinite_module != ""' for line in lines), lines
+        explanation = builtin_kb.rules["nonfinite_in_gradients_or_activations"].explanation
+        words = explanation.split()
+        # every line is filled: the next line's first word would not have fitted on it
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith(words[0]))
+        block = []
+        for line in lines[start:]:
+            if not line.strip():
+                break
+            block.append(line)
+        assert " ".join(" ".join(block).split()) == " ".join(words)  # the whole paragraph
+        for line, following in zip(block, block[1:], strict=False):
+            assert len(line) + 1 + len(following.split()[0]) > pane.size.width, (line, following)
+            assert line.startswith("  ") and following.startswith("  ")  # indent kept

@@ -96,3 +96,28 @@ def fake_probe(facts: dict[str, Any], *, steps: int = 40, block: bool = False,
         return ProbeOutcome(dict(facts), {"loss": [2.3, 1.5, 1.0, 0.8]})
 
     return run
+
+
+def rendered(pilot: Pilot, selector: str) -> list[str]:
+    """The lines a widget on the active screen draws at its current size, as plain text."""
+    from textual.geometry import Region
+
+    widget = pilot.app.screen.query_one(selector)
+    width, height = widget.outer_size  # render_lines draws the border and padding too
+    return [strip.text for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+def notifications(pilot: Pilot) -> list[str]:
+    """The messages of the toasts the app is showing."""
+    return [n.message for n in pilot.app._notifications]  # noqa: SLF001 (no public reader)
+
+
+async def wait_until(pilot: Pilot, condition, what: str, timeout: float = 30.0) -> None:
+    """Let the app run until `condition()` holds: waits on the app's state, not on a clock
+    (the timeout only turns a hang into a failure)."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"never happened: {what}")
+        await pilot.pause(0.02)
+    await pilot.pause()

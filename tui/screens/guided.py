@@ -4,8 +4,10 @@ The left pane asks (answer choices plus "don't know", or a number field); the ri
 the hypotheses the answers support, with certainty bars that move after every answer, and the
 answers so far, any of which can be picked to change it. Without given facts the interview
 starts from a symptom the person picks; after a probe or a report it asks only what is still
-unknown (the engine never asks a known fact). When the engine has nothing left to ask, the
-results open by themselves.
+unknown (the engine never asks a known fact). The interview ends, and the results open by
+themselves, when nothing is left to ask, when no answer to any remaining question can change
+the leading diagnoses, or after MAX_QUESTIONS; the screen says which, and lists what was asked
+and answered.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.tui.session import (
     GuidedSession,
+    NotANumber,
     format_value,
     parse_number,
+    short_label,
     symptom_facts,
     symptom_label,
 )
@@ -146,16 +150,27 @@ class GuidedScreen(Screen):
             number.focus()
             self.query_one("#number-error", Plain).update(
                 Text("d: don't know", style="dim"))
-        self._step(f"Question {self._asked() + 1}")
+        self._step(f"Question {self.session.asked + 1}")
         self._refresh_side()
 
     def _show_done(self) -> None:
+        """The interview is over: say why, and what was asked and answered."""
         self.mode, self.question = "done", None
+        ended = self.session.end_message
         self._step("No more questions.")
         self.query_one("#question-text", Plain).update(
-            Text("advisor has nothing more to ask.", style="bold"))
-        self.query_one("#question-help", Plain).update(
-            "r: see the diagnosis again   b: go back and change an answer   escape: home")
+            Text(ended or "advisor has nothing more to ask.", style="bold"))
+        summary = Text()
+        lines = self.session.summary()
+        if lines:
+            unknown = sum(1 for a in self.session.answers
+                          if a.question is not None and not a.known)
+            summary.append(f"{len(lines)} question(s) asked, {len(lines) - unknown} answered, "
+                           f"{unknown} don't know:\n", style="bold")
+            summary.append("\n".join(f"  {line}" for line in lines) + "\n\n")
+        summary.append("r: see the diagnosis again   b: go back and change an answer   "
+                       "escape: home", style="dim")
+        self.query_one("#question-help", Plain).update(summary)
         self._set_options([])
         self._refresh_side()
 
@@ -168,9 +183,6 @@ class GuidedScreen(Screen):
         if options:
             choices.highlighted = 0
             choices.focus()
-
-    def _asked(self) -> int:
-        return sum(1 for a in self.session.answers if a.question is not None)
 
     def _step(self, text: str) -> None:
         line = Text(text, style="bold")
@@ -186,8 +198,9 @@ class GuidedScreen(Screen):
         answers = self.query_one("#answers", OptionList)
         options = []
         for i, a in enumerate(self.session.answers):
-            label = Text(f"{a.fact}: ", style="dim")
-            label.append(format_value(a.value))
+            fact = self.session.kb.facts.get(a.fact)
+            label = Text(f"{short_label(fact) if fact else a.fact} ", style="dim")
+            label.append(format_value(a.value), style="bold")
             options.append(Option(label, id=f"a{i}"))
         answers.set_options(options)
 
@@ -206,6 +219,9 @@ class GuidedScreen(Screen):
             return
         if question is None:
             self._show_done()
+            if self.session.end_message:
+                self.notify(self.session.end_message, title="Guided diagnosis", timeout=6,
+                            markup=False)
             self.advisor.show_results(self.session, series=self.series)
         else:
             self._show_question(question)
@@ -240,11 +256,11 @@ class GuidedScreen(Screen):
         if event.input.id == "text":
             self._record(event.value.strip() or None)
             return
-        number = parse_number(event.value)
-        if number is None:
+        try:
+            number = parse_number(event.value)
+        except NotANumber as exc:  # shown beside the field; the value is never guessed
             self.query_one("#number-error", Plain).update(
-                Text(f"'{event.value}' is not a number; type one (e.g. 0.001 or 1e-3), "
-                     "or press d for don't know.", style="red"))
+                Text(f"{exc}; or press d for don't know.", style="red"))
             return
         self._record(number)
 

@@ -1,6 +1,7 @@
 """Knowledge-base browser: search rules and facts, read one, walk to its neighbours.
 
-A rule is shown the way `advisor kb show` prints it (conditions, remedies, sources, examples),
+A rule is shown with the sections `advisor kb show` prints (conditions, remedies, sources,
+examples), each paragraph wrapped at the pane's width (tui/kb_detail.py),
 and below it its neighbours in the rule graph: the conclusions it uses, the rules that use its
 conclusion, and the other rules that add evidence to the same conclusion. Enter on a neighbour
 goes there, so the graph can be walked from the keyboard. `l` loads a knowledge directory of
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from advisor.tui.kb_detail import fact_blocks, rule_blocks
 from advisor.tui.widgets.hypotheses import SEVERITY_MARK, SEVERITY_STYLE
 from advisor.tui.widgets.plain import Plain
+from advisor.tui.widgets.reflowed import Reflowed
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,7 +25,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from advisor.kb.display import fact_text, rule_text
 from advisor.kb.model import KnowledgeBase, Problem, Rule, fact_names, rule_refs
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class KBBrowserScreen(Screen):
                 with VerticalScroll(id="kb-problems"):
                     yield Plain("", id="kb-problems-text")
                 with VerticalScroll(id="kb-detail"):
-                    yield Plain("", id="kb-detail-text")
+                    yield Reflowed(id="kb-detail-text")
                 yield Plain("Neighbours in the rule graph (enter to go)", classes="pane-title")
                 yield OptionList(id="kb-neighbours")
         yield Footer()
@@ -144,16 +146,16 @@ class KBBrowserScreen(Screen):
 
     def _show(self, option_id: str | None) -> None:
         self.shown = option_id
-        detail = self.query_one("#kb-detail-text", Plain)
+        detail = self.query_one("#kb-detail-text", Reflowed)
         neighbours_list = self.query_one("#kb-neighbours", OptionList)
         kb = self.kb
         if option_id is None:
-            detail.update(Text("Nothing selected.", style="dim"))
+            detail.show(Text("Nothing selected.", style="dim"))
             neighbours_list.set_options([])
             return
         kind, _, name = option_id.partition(":")
         if kind == "fact" and name in kb.facts:
-            detail.update(Text(fact_text(kb, kb.facts[name])))
+            detail.show(fact_blocks(kb, kb.facts[name]))
             users = [r for r in kb.rules.values() if name in fact_names(r.when)]
             neighbours_list.set_options(
                 [Option(Text("used by", style="bold"), disabled=True)]
@@ -161,10 +163,10 @@ class KBBrowserScreen(Screen):
             return
         rule = kb.rules.get(name)
         if rule is None:
-            detail.update(Text(f"{name} is no longer in the knowledge base.", style="dim"))
+            detail.show(Text(f"{name} is no longer in the knowledge base.", style="dim"))
             neighbours_list.set_options([])
             return
-        detail.update(Text(rule_text(kb, rule)))
+        detail.show(rule_blocks(kb, rule))
         options: list[Option] = []
         count = 0
         for relation, rules in neighbours(kb, rule).items():

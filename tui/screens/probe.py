@@ -33,7 +33,8 @@ MAX_POINTS = 400  # the sparkline summarises anyway; keep the message small
 
 
 class ProbeScreen(Screen):
-    """Keys: c cancel, escape back (cancelling a running probe first)."""
+    """Keys: c cancel (while the probe runs), escape back (cancelling a running probe first,
+    and saying so)."""
 
     BINDINGS = [
         Binding("c", "cancel", "Cancel"),
@@ -159,18 +160,19 @@ class ProbeScreen(Screen):
         status = self.query_one("#probe-status", Plain)
         elapsed = self.clock() - self._started
         if message.cancelled:
-            self.state = "cancelled"
+            self._end("cancelled")
             self.query_one("#probe-phase", Plain).update(Text("Cancelled", style="bold yellow"))
             status.update(Text("The probe was cancelled. escape: back", style="yellow"))
             self._log(f"cancelled after {elapsed:.1f} s")
             return
         if message.outcome is None:
-            self.state = "failed"
+            self._end("failed")
             self.query_one("#probe-phase", Plain).update(Text("Failed", style="bold red"))
-            status.update(Text(message.error, style="red"))
+            status.update(Text(message.error + "\nescape: back", style="red"))
             self._log("failed: " + message.error)
             return
-        self.state, self.outcome = "done", message.outcome
+        self.outcome = message.outcome
+        self._end("done")
         self._log(f"done in {elapsed:.1f} s: {len(message.outcome.facts)} facts measured")
         self.query_one("#probe-phase", Plain).update(Text("Done", style="bold green"))
         bar = self.query_one("#probe-progress", ProgressBar)
@@ -178,7 +180,24 @@ class ProbeScreen(Screen):
         facts = {k: v for k, v in message.outcome.facts.items() if v is not None}
         series = message.outcome.series or ({"loss": self.losses} if self.losses else {})
         self.app.pop_screen()
-        self.advisor.start_guided(facts, source="probe", series=series)
+        self.advisor.start_guided(facts, source="probe", series=series,
+                                  measured=[*message.outcome.measured, *facts])
+
+    def _end(self, state: str) -> None:
+        """The probe is over: the bar stops where it was (an indeterminate bar would keep
+        pulsing as if work went on), shows how it ended, and Cancel leaves the footer."""
+        self.state = state
+        bar = self.query_one("#probe-progress", ProgressBar)
+        if bar.total is None:
+            bar.update(total=1, progress=1 if state == "done" else 0)
+        bar.add_class(state)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel is offered only while the probe runs."""
+        if action == "cancel":
+            return self.state == "running"
+        return True
 
     def _log(self, text: str) -> None:
         elapsed = self.clock() - self._started
@@ -190,9 +209,15 @@ class ProbeScreen(Screen):
             return
         self.state = "cancelling"
         self.cancel_event.set()
+        self.refresh_bindings()
         self.query_one("#probe-phase", Plain).update(Text("Cancelling…", style="bold yellow"))
         self._log("cancel requested")
 
     def action_back(self) -> None:
-        self.action_cancel()
+        """Leave the screen; a probe still running is cancelled, and the person is told so
+        (leaving silently made a cancelled probe look like one still going on elsewhere)."""
+        if self.state in ("running", "cancelling"):
+            self.action_cancel()
+            self.app.notify("Probe cancelled: nothing was measured.", title="Probe",
+                            severity="warning", timeout=4, markup=False)
         self.app.pop_screen()

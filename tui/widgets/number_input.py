@@ -15,10 +15,16 @@ NUMBER_CHARS = frozenset("0123456789.,-+eE_")
 
 
 class NumberInput(Input):
-    """Input(type="number") whose non-numeric keys fall through to the screen's bindings."""
+    """A text Input that takes only number characters and lets other keys reach the screen.
+
+    Not `type="number"`: Textual's number type drops a typed comma, so `0,001` arrived as
+    `0001` and was recorded as 1 (a false "hyperparameter out of range"). The comma is kept
+    here and `advisor.tui.session.parse_number` decides, visibly, what the text means.
+    """
 
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, type="number", id=id)
+        super().__init__(placeholder=placeholder, type="text", id=id,
+                         restrict=r"[0-9.,+\-eE_]*")
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """Only number characters are ours, so the footer keeps showing the screen's keys."""
