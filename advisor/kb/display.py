@@ -23,7 +23,6 @@ from advisor.kb.model import (
     walk,
 )
 
-
 _SYMBOLS = {"is": "=", "ne": "!=", "in": "in", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 

@@ -10,6 +10,8 @@ from advisor.kb.structure import describe, shorten, suggest
 
 LISTED = 20  # problems of one kind listed in full; the rest are counted ("and N more")
 OBSERVATION_KEYS = ("value", "cf")
+_OBSERVATION_SYNONYMS = {"certainty": "cf", "confidence": "cf", "conf": "cf", "p": "cf",
+                         "probability": "cf", "val": "value", "v": "value"}
 
 
 def check_semantics(kb: KnowledgeBase) -> list[Problem]:
@@ -132,9 +134,12 @@ def observation_problems(name: str, raw: Any) -> list[str]:
     problems = []
     for key in raw:
         if key not in OBSERVATION_KEYS:
+            known = _OBSERVATION_SYNONYMS.get(str(key).lower())
+            hint = f"; did you mean '{known}'?" if known else suggest(str(key),
+                                                                      list(OBSERVATION_KEYS))
             problems.append(f"unknown key '{shorten(str(key))}' in the observation of '{name}'"
-                            f"{suggest(str(key), list(OBSERVATION_KEYS))} (an observation with a "
-                            "certainty is written {value: V, cf: C})")
+                            f"{hint} (an observation with a certainty is written "
+                            "{value: V, cf: C})")
     if "value" not in raw:
         problems.append(f"the observation of '{name}' has no 'value' (write {{value: V, cf: C}},"
                         " or the plain value)")
