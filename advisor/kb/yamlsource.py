@@ -12,8 +12,9 @@ Every YAML file advisor reads (knowledge files, facts files, reports) goes throu
   expands to gigabytes. We refuse every alias of a mapping or a list with the alias's
   `file:line:col`, instead of allowing some bounded expansion: knowledge and facts files are
   short and written by hand, an alias saves a few lines there, and "refused" is a rule a person
-  can follow where "refused beyond N values" is not. Aliases of a single scalar (`*lr`) cannot
-  multiply anything and stay allowed. The check costs one set lookup per mapping or list.
+  can follow where "refused beyond N values" is not. Merge keys (`<<: *base`) copy a mapping
+  and are refused as well. Aliases of a single scalar (`*lr`) cannot multiply anything and stay
+  allowed. The check costs one set lookup per mapping or list.
 - **Numbers as people write them.** YAML 1.1 reads `3e-4` and `1.0e5` as strings (its float
   needs a dot and a signed exponent); `_NumberResolver` reads them as floats.
 - **Text is UTF-8.** A file that is not gets its line and column and "save the file as UTF-8";
@@ -168,7 +169,8 @@ def _tab_in_indentation(text: str, line: int) -> tuple[int, int] | None:
 _PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
                yaml.SequenceNode: "tag:yaml.org,2002:seq"}
 _STR_TAG = "tag:yaml.org,2002:str"
-_FLATTEN_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"  # a plain `=` key, which YAML 1.1 gives its own tag
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocument,
@@ -210,11 +212,15 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: Path, doc: YamlDocume
             return items
         result: dict[Any, Any] = {}
         for key_node, _ in node.value:
-            if key_node.tag in _FLATTEN_TAGS:
-                loader.flatten_mapping(node)  # `<<: *base` merge keys
-                break
+            if key_node.tag == _MERGE_TAG:  # `<<: *base` copies a mapping: an alias too
+                raise yaml.MarkedYAMLError(
+                    problem="a merge key (<<) is not allowed in advisor files: write the values "
+                            "out (like aliases, merges let a few bytes stand for many)",
+                    problem_mark=key_node.start_mark)
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
+            if key_node.tag == _VALUE_TAG:
+                key = key_node.value
+            elif isinstance(key_node, yaml.ScalarNode):
                 key = _scalar(loader, key_node)
             else:  # a mapping or list as a key: refused below, after its own checks
                 key = _build(loader, key_node, path + ("<key>",), doc, active, key_node.start_mark)
