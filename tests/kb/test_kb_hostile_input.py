@@ -13,7 +13,7 @@ import pytest
 
 from advisor.kb import KBError, Location, load_kb
 from advisor.kb.semantics import check_facts
-from advisor.kb.yamlsource import YamlError, parse_yaml, read_yaml_file
+from advisor.kb.yamlsource import YamlError, parse_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,6 +110,8 @@ def test_non_utf8_file_gets_line_column_and_what_to_do(kbdir, where):
 
 
 def test_read_yaml_file_reports_non_utf8_for_any_reader(tmp_path):
+    from advisor.kb.yamlsource import read_yaml_file
+
     path = tmp_path / "facts.yaml"
     path.write_bytes(b"optim.lr: 0.1\nnote: \xff\n")
     with pytest.raises(YamlError) as info:
