@@ -62,9 +62,16 @@ class YamlDocument:
 
 
 class YamlError(AdvisorError):
-    def __init__(self, problem: Problem):
+    """A file advisor cannot read as YAML; `problem` says where and why.
+
+    `syntax` is False for what advisor refuses in well-formed YAML (aliases, tags, duplicate
+    keys): the fast parser's answer is final then, with no second parse for a better message.
+    """
+
+    def __init__(self, problem: Problem, syntax: bool = True):
         super().__init__(str(problem))
         self.problem = problem
+        self.syntax = syntax
 
 
 def _position(mark: yaml.Mark | None) -> tuple[int, int]:
@@ -120,8 +127,10 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
     if _FAST_LOADER is not None:
         try:
             return _parse(text, file, _FAST_LOADER)
-        except YamlError:
-            pass  # parse it again below, for the pure-Python parser's clearer message
+        except YamlError as exc:
+            if not exc.syntax:
+                raise  # found while building the data: the same with either parser
+            # a syntax error: parse again below, for the pure-Python parser's clearer message
     return _parse(text, file, _SLOW_LOADER)
 
 
@@ -134,23 +143,32 @@ def _parse(text: str, file: str, loader_class: type) -> YamlDocument:
         raise YamlError(Problem(Location(file, line, col), f"YAML: unacceptable character "
                                 f"#x{exc.character:04x}: {exc.reason}")) from None
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.YAMLError as exc:
+            raise _located(exc, text, file) from None
         doc = YamlDocument(file, None, text=text)
-        doc.data = _build(loader, node, (), doc) if node is not None else None
+        try:
+            doc.data = _build(loader, node, (), doc) if node is not None else None
+        except yaml.YAMLError as exc:
+            raise _located(exc, text, file, syntax=False) from None
         return doc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
-        line, col = _position(mark)
-        tab = _tab_in_indentation(text, line)
-        if tab:
-            line, col = tab
-            message = "a tab in the indentation; use spaces for indentation, not tabs"
-        raise YamlError(Problem(Location(file, line, col), f"YAML: {message}")) from None
-    except yaml.YAMLError as exc:
-        raise YamlError(Problem(Location(file, 1, 1), f"YAML: {exc}")) from None
     finally:
         loader.dispose()
+
+
+def _located(exc: yaml.YAMLError, text: str, file: str, syntax: bool = True) -> YamlError:
+    """PyYAML's error as a YamlError at file:line:col, with a plain word for tabs."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return YamlError(Problem(Location(file, 1, 1), f"YAML: {exc}"), syntax)
+    mark = exc.problem_mark or exc.context_mark
+    message = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+    line, col = _position(mark)
+    tab = _tab_in_indentation(text, line) if syntax else None
+    if tab:
+        line, col = tab
+        message = "a tab in the indentation; use spaces for indentation, not tabs"
+    return YamlError(Problem(Location(file, line, col), f"YAML: {message}"), syntax)
 
 
 def _tab_in_indentation(text: str, line: int) -> tuple[int, int] | None:
@@ -255,11 +273,20 @@ def _item_mark(sequence: yaml.SequenceNode, i: int) -> yaml.Mark:
     return sequence.value[i - 1].end_mark
 
 
+def _offset(text: str, mark: yaml.Mark) -> int:
+    """The character offset of a mark, from its line and column (libyaml's `index` may count
+    bytes, which differ from characters in non-ASCII text)."""
+    start = 0
+    for _ in range(mark.line):
+        start = text.index("\n", start) + 1
+    return start + mark.column
+
+
 def _refuse_alias(node: yaml.Node, where: yaml.Mark | None, text: str) -> None:
     kind = "mapping" if isinstance(node, yaml.MappingNode) else "list"
     anchor_line, anchor_col = _position(node.start_mark)
     mark = where or node.start_mark
-    star = text.find("*", mark.index) if where is not None and text else -1
+    star = text.find("*", _offset(text, mark)) if where is not None and text else -1
     if star >= 0:  # the alias itself: the first `*` after the key or the previous item
         line = text.count("\n", 0, star)
         mark = yaml.Mark(mark.name, star, line, star - text.rfind("\n", 0, star) - 1, None, None)

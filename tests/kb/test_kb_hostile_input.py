@@ -94,6 +94,13 @@ def test_aliases_are_placed_at_the_alias_in_lists_and_mappings():
                                               "allowed")
 
 
+def test_alias_placement_counts_characters_not_bytes():
+    with pytest.raises(YamlError) as info:
+        parse_yaml("caf\u00e9: &b {x: 1}\nitems: [1, *b]\n", "f.yaml")
+    assert str(info.value.problem).startswith("f.yaml:2:12: YAML: an alias of a mapping "
+                                              "(anchored at line 1, column 7)")
+
+
 def test_an_alias_of_a_single_value_is_harmless_and_kept():
     assert parse_yaml("a: &lr 0.5\nb: *lr\n", "f.yaml").data == {"a": 0.5, "b": 0.5}
 
