@@ -1,4 +1,9 @@
-"""Evaluates condition trees against observations, optionally keeping a trace for explanations."""
+"""Evaluates condition trees against observations, optionally keeping a trace for explanations.
+
+An observation is `(value, certainty)` with the certainty in (0, 1]: how sure the observer is
+of the VALUE. A test on it counts +certainty when it holds and -certainty when it does not;
+the certainty never negates the value (see `forward.normalize`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.engine.certainty import conjunction, disjunction, negation
+from advisor.kb.display import describe_test
 from advisor.kb.model import AllOf, AnyOf, Condition, FactTest, Not, RuleRef
 
 Observations = dict[str, tuple[Any, float]]
@@ -21,7 +27,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": lambda a, b: a < b,
     "le": lambda a, b: a <= b,
 }
-_SYMBOLS = {"is": "=", "ne": "!=", "in": "in", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 
 def _num_eq(a: Any, b: Any) -> bool:
@@ -36,22 +41,6 @@ def test_holds(test: FactTest, value: Any) -> bool | None:
         return all(_OPS[op](value, ref) for op, ref in test.comparisons)
     except TypeError:
         return None
-
-
-def describe_test(test: FactTest) -> str:
-    parts = []
-    for op, ref in test.comparisons:
-        shown = "[" + ", ".join(map(str, ref)) + "]" if op == "in" else _fmt(ref)
-        parts.append(f"{test.fact} {_SYMBOLS[op]} {shown}")
-    return " and ".join(parts)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def evaluate(cond: Condition, facts: Observations, conclusion: ConclusionLookup) -> float | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from advisor.kb.model import Example, KnowledgeBase, Problem, Rule
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -38,14 +41,19 @@ def _ancestors(index, conclusion: str) -> frozenset[int]:
     return frozenset(positions)
 
 
-def run_examples(kb: KnowledgeBase, engine=None) -> list[ExampleOutcome]:
+def run_examples(kb: KnowledgeBase, engine=None,
+                 progress: Progress | None = None) -> list[ExampleOutcome]:
+    """Every example of every rule; `progress("checking examples", done, total)` per 500 rules."""
     from advisor.engine import Engine
     from advisor.engine.forward import chain
 
     engine = engine or Engine(kb)
     outcomes = []
     closures: dict[str, frozenset[int]] = {}
-    for rule in kb.rules.values():
+    total = len(kb.rules)
+    for done, rule in enumerate(kb.rules.values()):
+        if progress is not None and done % 500 == 0:
+            progress("checking examples", done, total)
         if rule.conclusion not in closures:
             closures[rule.conclusion] = _ancestors(engine.index, rule.conclusion)
         for ex in rule.examples:
@@ -64,6 +72,14 @@ def run_examples(kb: KnowledgeBase, engine=None) -> list[ExampleOutcome]:
     return outcomes
 
 
-def example_problems(kb: KnowledgeBase, engine=None) -> list[Problem]:
+def example_problems(kb: KnowledgeBase, engine=None,
+                     progress: Progress | None = None) -> list[Problem]:
     return [Problem(o.example.location, o.describe())
-            for o in run_examples(kb, engine) if not o.passed]
+            for o in run_examples(kb, engine, progress) if not o.passed]
+
+
+def check_kb_examples(kb: KnowledgeBase, progress: Progress | None = None) -> list[Problem]:
+    """The example checker `advisor.kb.load_kb(check_examples=True)` runs (named there as
+    `DEFAULT_EXAMPLE_CHECKER`, or passed as `example_checker=`): a failing example is a problem
+    at the example's location."""
+    return example_problems(kb, None, progress)

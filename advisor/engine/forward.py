@@ -9,7 +9,6 @@ in that order reaches the fixpoint because a rule never depends on a later one.
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,13 +40,18 @@ class ChainState:
 def normalize(facts: Mapping[str, Any]) -> Observations:
     """Observations as name -> (value, certainty); None values mean unknown and are dropped.
 
-    A certainty that is not a number (NaN) is unknown too; one outside [-1, 1] is clipped.
+    An observation's certainty is how sure the observer is of the VALUE, so it lies in (0, 1]
+    and scales how much each test on the fact counts (+c when the test holds, -c when it does
+    not). It never turns into evidence against the value: "I doubt lr is 0.5" does not mean
+    "lr is at least 1". Files are checked before they get here (`check_facts` refuses a
+    certainty outside (0, 1]); for observations handed over in code, a certainty at or below
+    0, or not a number, leaves the fact unknown, and one above 1 counts as 1.
     """
     out: Observations = {}
     for name, raw in facts.items():
         value, cf = normalize_observation(raw)
-        if value is not None and cf != 0 and not math.isnan(cf):
-            out[name] = (value, max(-1.0, min(1.0, cf)))
+        if value is not None and cf > 0:  # NaN compares False: dropped too
+            out[name] = (value, min(1.0, cf))
     return out
 
 

@@ -10,6 +10,24 @@ from advisor.kb.yamlsource import Path, YamlDocument
 
 _COMBINATORS = ("all", "any", "not")
 _KEYS = _COMBINATORS + ("rule", "fact")
+# What people write for a comparison from other languages and tools (SQL, Mongo, pandas,
+# JavaScript): looked up before the edit-distance guess, which would turn `gte` into `gt`.
+SYNONYMS = {
+    "gte": "ge", "geq": "ge", ">=": "ge", "min": "ge",
+    "lte": "le", "leq": "le", "<=": "le", "max": "le",
+    ">": "gt", "greater": "gt", "<": "lt", "less": "lt",
+    "eq": "is", "equals": "is", "equal": "is", "==": "is", "=": "is", "value": "is",
+    "neq": "ne", "not_equal": "ne", "!=": "ne", "isnot": "ne", "is_not": "ne",
+    "nin": "ne", "one_of": "in", "oneof": "in",
+}
+
+
+def suggest_comparison(key: str) -> str:
+    """"; did you mean 'ge'?" for a comparison people spell differently, or a close name."""
+    known = SYNONYMS.get(str(key).lower())
+    if known:
+        return f"; did you mean '{known}'?"
+    return suggest(key, list(COMPARISONS))
 
 
 class ConditionParser:
@@ -28,6 +46,10 @@ class ConditionParser:
                             f"fact; got {describe(raw)}")
             return None
         heads = [k for k in raw if k in _KEYS]
+        if set(heads) == {"fact", "not"} and not isinstance(raw["not"], (dict, list)):
+            self.fail(path + ("not",), f"'not' beside 'fact' is not a comparison; did you mean "
+                      f"'ne'? (write {{fact: {raw['fact']}, ne: VALUE}})", key=True)
+            return None
         if len(heads) != 1:
             if not heads:
                 key = next(iter(raw))
@@ -76,7 +98,7 @@ class ConditionParser:
                 continue
             if key not in COMPARISONS:
                 self.fail(path + (key,), f"unknown comparison '{key}' on fact '{name}'"
-                          f"{suggest(key, list(COMPARISONS))} (allowed: {', '.join(COMPARISONS)})",
+                          f"{suggest_comparison(key)} (allowed: {', '.join(COMPARISONS)})",
                           key=True)
                 ok = False
                 continue

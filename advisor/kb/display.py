@@ -1,11 +1,15 @@
-"""Human-readable views of rules and facts (`advisor kb show`, the TUI's browser)."""
+"""Human-readable views of rules and facts (`advisor kb show`, the TUI's browser).
+
+Describing a condition needs no evaluation, so this lives with the knowledge model (the
+engine's explanations import `describe_test` from here; never the other way round).
+"""
 
 from __future__ import annotations
 
 import re
 import textwrap
+from typing import Any
 
-from advisor.engine.evaluate import describe_test
 from advisor.kb.model import (
     AllOf,
     AnyOf,
@@ -18,6 +22,25 @@ from advisor.kb.model import (
     rule_refs,
     walk,
 )
+
+_SYMBOLS = {"is": "=", "ne": "!=", "in": "in", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
+def describe_test(test: FactTest) -> str:
+    """`optim.lr > 0.01 and optim.lr < 1`: a fact test as one line."""
+    parts = []
+    for op, ref in test.comparisons:
+        shown = "[" + ", ".join(map(str, ref)) + "]" if op == "in" else _fmt(ref)
+        parts.append(f"{test.fact} {_SYMBOLS[op]} {shown}")
+    return " and ".join(parts)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def condition_lines(cond: Condition, indent: str = "") -> list[str]:

@@ -3,14 +3,19 @@
 Validation has layers, and every layer reports all of its problems at once:
 YAML syntax -> the JSON Schema (`structure.py`) -> conditions -> cross-references, enums and
 duplicates (`semantics.py`) -> the rule graph (`graph.py`) -> each rule's own examples.
+
+Running examples needs the inference engine, which sits above this package: `advisor.kb`
+imports nothing from `advisor.engine`. A caller hands the checker in (`example_checker=`), or
+the loader binds the engine's by name when examples are asked for (`_default_checker`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +34,32 @@ from advisor.kb.model import (
 )
 from advisor.kb.schema import kb_file_schema
 from advisor.kb.structure import StructureChecker
-from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
+from advisor.kb.yamlsource import YamlDocument, YamlError, read_yaml_file
 
 ENV_VAR = "ADVISOR_KB_PATH"
 _SCHEMA = kb_file_schema()
+
+# (what is being done: a file's path, or a stage such as "checking examples", done, total)
+Progress = Callable[[str, int, int], None]
+# runs every rule's examples; gets the base and a progress callback (or None)
+ExampleChecker = Callable[[KnowledgeBase, "Progress | None"], list[Problem]]
+# The checker used when a caller asks for examples without passing one. Named, not imported:
+# it is resolved on first use only (see `_default_checker`), so this package never imports the
+# engine, and `advisor.kb` loads, validates and is tested without it.
+DEFAULT_EXAMPLE_CHECKER = "advisor.engine.examples:check_kb_examples"
+
+
+def _default_checker() -> ExampleChecker:
+    """The engine's example checker, looked up by name like a plugin.
+
+    Running an example is inference, so it belongs to the engine, a layer above this one. A
+    static import would make `kb` depend on `engine`; making every caller pass the checker
+    would break the many `load_kb()` calls that rely on `check_examples=True` by default. Late
+    binding by name keeps both: the dependency points from the engine to kb in code, and only
+    a caller that actually checks examples loads the engine.
+    """
+    module, _, name = DEFAULT_EXAMPLE_CHECKER.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class KBError(AdvisorError):
@@ -65,6 +92,15 @@ def discover(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def _files(root: Path, problems: list[Problem]) -> list[Path]:
+    """The YAML files of one source; a folder without any is a problem, not an empty base
+    (a wrong `--kb` path must not pass silently)."""
+    found = discover(root)
+    if not found and root.is_dir():
+        problems.append(Problem(Location(_display(root)), "holds no YAML files (*.yaml, *.yml)"))
+    return found
+
+
 @contextlib.contextmanager
 def _without_cycle_collection():
     """Loading makes hundreds of thousands of small objects and no garbage cycles; the cyclic
@@ -85,14 +121,31 @@ def load_kb(
     builtin: bool = True,
     use_env: bool = True,
     check_examples: bool = True,
+    example_checker: ExampleChecker | None = None,
+    progress: Progress | None = None,
 ) -> KnowledgeBase:
-    """Load the built-in base merged with user directories; raise KBError listing all problems."""
+    """Load the built-in base merged with user directories; raise KBError listing all problems.
+
+    `check_examples`: also run every rule's examples, with `example_checker` or else the
+    engine's (`DEFAULT_EXAMPLE_CHECKER`, resolved by name on first use).
+    `progress(what, done, total)` is called as loading goes: `what` is the file being read
+    (done/total count files), then "checking references", "checking the rule graph" and
+    "checking examples" (done/total count rules for the last one), so a long load can show
+    that it is moving. Loading never prints anything itself.
+    """
+    checker = None
+    if check_examples:
+        checker = example_checker or _default_checker()
     with _without_cycle_collection():
-        return _load_kb(extra_dirs, builtin, use_env, check_examples)
+        return _load_kb(extra_dirs, builtin, use_env, checker, progress or _silent)
+
+
+def _silent(what: str, done: int, total: int) -> None:
+    """The progress callback when nobody listens."""
 
 
 def _load_kb(extra_dirs: Iterable[str | os.PathLike], builtin: bool, use_env: bool,
-             check_examples: bool) -> KnowledgeBase:
+             checker: ExampleChecker | None, progress: Progress) -> KnowledgeBase:
     sources: list[tuple[Path, bool]] = []
     if builtin:
         sources.append((builtin_dir(), True))
@@ -105,28 +158,27 @@ def _load_kb(extra_dirs: Iterable[str | os.PathLike], builtin: bool, use_env: bo
             problems.append(Problem(Location(str(d)), "no such knowledge file or directory"))
         else:
             sources.append((d, False))
+    files = [(file, is_builtin) for root, is_builtin in sources for file in _files(root, problems)]
     builder = _Builder(problems)
-    for root, is_builtin in sources:
-        for file in discover(root):
-            builder.add_file(file, is_builtin)
+    for done, (file, is_builtin) in enumerate(files):
+        progress(_display(file), done, len(files))
+        builder.add_file(file, is_builtin)
     kb = builder.finish()
     if not problems:
         from advisor.kb.semantics import check_semantics
 
+        progress("checking references", 0, 1)
         problems += check_semantics(kb)
-    graph = None
     if not problems:
         from advisor.kb.graph import build_graph, check_graph
 
+        progress("checking the rule graph", 0, 1)
         graph = kb.graph = build_graph(kb)
         graph_problems = check_graph(kb, graph)
         problems += [p for p in graph_problems if p.level == "error"]
         kb.warnings = [p for p in graph_problems if p.level != "error"]
-    if not problems and check_examples:
-        from advisor.engine import Engine
-        from advisor.engine.examples import example_problems
-
-        problems += example_problems(kb, Engine(kb, graph=graph))  # the graph built above
+    if not problems and checker is not None:
+        problems += checker(kb, progress)  # the engine reuses kb.graph, built above
     if problems:
         raise KBError(problems)
     return kb
@@ -144,12 +196,11 @@ class _Builder:
     def add_file(self, file: Path, is_builtin: bool) -> None:
         shown = _display(file)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(Problem(Location(shown), f"cannot read file: {exc}"))
+            doc = read_yaml_file(file, shown)
+        except OSError as exc:
+            self.problems.append(Problem(Location(shown),
+                                         f"cannot read file: {exc.strerror or exc}"))
             return
-        try:
-            doc = parse_yaml(text, shown)
         except YamlError as exc:
             self.problems.append(exc.problem)
             return

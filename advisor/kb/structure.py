@@ -37,15 +37,35 @@ def _is_type(value: Any, name: str) -> bool:
     return True
 
 
+ECHO_LIMIT = 80  # characters of a person's value echoed back in a message
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` cut to `limit` characters with "…": a 50 MB value must not come back whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe(value: Any) -> str:
+    """`string 'abc'`, `number 3`, `list`: a value's kind and (cut) text, for messages."""
     kind = {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
             dict: "mapping", type(None): "nothing"}.get(type(value), type(value).__name__)
-    shown = repr(value) if isinstance(value, (str, int, float, bool)) else ""
+    if isinstance(value, str):
+        shown = repr(value) if len(value) <= ECHO_LIMIT else repr(shorten(value)) + \
+            f" ({len(value):,} characters)"
+    elif isinstance(value, (int, float, bool)):
+        shown = shorten(repr(value))
+    else:
+        shown = ""
     return f"{kind} {shown}".strip()
 
 
 def suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    """"; did you mean 'x'?" for the closest choice, or "". Long words are not compared: no
+    name is that long, and difflib's cost grows with the length."""
+    word = str(word)
+    if len(word) > 4 * ECHO_LIMIT:
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -100,7 +120,7 @@ class StructureChecker:
             self.fail(path, f"{what} must not be empty")
         pattern = spec.get("pattern")
         if pattern and not re.match(pattern, value):
-            self.fail(path, f"{what} {value!r} does not match {pattern} "
+            self.fail(path, f"{what} {shorten(value)!r} does not match {pattern} "
                             "(lower-case words joined by '_' or '.')")
 
     def _check_number(self, value: float, spec: dict[str, Any], path: Path, what: str) -> None:

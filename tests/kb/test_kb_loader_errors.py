@@ -75,8 +75,8 @@ def test_yaml_syntax_error(kb, where):
 def test_yaml_tab_indentation(kb, where):
     path = kb.write("rules.yaml", "rules:\n\t- id: tabbed\n")
     problem = only(problems_of(kb))
-    assert str(problem).startswith(f"{where(path, 2, 1)}: YAML: ")
-    assert "'\\t'" in problem.message
+    assert str(problem) == (f"{where(path, 2, 1)}: YAML: a tab in the indentation; use spaces "
+                            "for indentation, not tabs")
 
 
 def test_yaml_duplicate_key(kb, where):
