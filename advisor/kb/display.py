@@ -36,6 +36,8 @@ def describe_test(test: FactTest) -> str:
 
 
 def _fmt(value: Any) -> str:
+    if value == "":
+        return '""'  # `x != ""` rather than a dangling `x !=`
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):

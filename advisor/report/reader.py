@@ -22,7 +22,7 @@ from typing import Any
 from advisor.errors import AdvisorError
 from advisor.kb.model import KnowledgeBase, Location, Problem
 from advisor.kb.semantics import check_facts
-from advisor.kb.yamlsource import YamlDocument, YamlError, parse_yaml
+from advisor.kb.yamlsource import YamlDocument, YamlError, decode_utf8, parse_yaml
 from advisor.report.diagnosis import Diagnosis
 
 # the documents this version reads; a newer version is refused rather than misread
@@ -83,18 +83,18 @@ def read_report(path: str | Path, kb: KnowledgeBase | None = None, *,
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file; pass a facts file (YAML/JSON) or a report "
                           "written by `advisor probe --json`") from None
     except IsADirectoryError:
         raise ReportError(f"{path}: is a directory, not a report file") from None
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise ReportError(f"{path}:{line}: not a text file (a report is JSON or YAML saved as "
-                          "UTF-8)") from None
     except OSError as exc:
         raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return decode_utf8(raw, str(path))
+    except YamlError as exc:  # not UTF-8: the line and column of the first bad byte
+        raise ReportError(str(exc.problem), [exc.problem]) from None
 
 
 def _parse(text: str, path: Path) -> tuple[Any, YamlDocument | None]:
@@ -115,6 +115,8 @@ def _parse(text: str, path: Path) -> tuple[Any, YamlDocument | None]:
     try:
         doc = parse_yaml(text, str(path))
     except YamlError as exc:
+        if not exc.syntax:  # well-formed YAML that advisor refuses (an alias, a tag): final
+            raise ReportError(str(exc.problem), [exc.problem]) from None
         try:
             return json.loads(text), None
         except json.JSONDecodeError:

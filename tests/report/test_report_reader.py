@@ -72,7 +72,7 @@ def test_unreadable_files_say_where_in_both_modes(kb, tmp_path, name, content, m
 def test_a_file_that_is_not_utf8_names_the_line(kb, tmp_path):
     path = tmp_path / "r.yaml"
     path.write_bytes(b"s.a: true\nq.color: \xff\n")
-    with pytest.raises(ReportError, match=r"r.yaml:2: not a text file"):
+    with pytest.raises(ReportError, match=r"r.yaml:2:\d+: not UTF-8 text.*save the file as UTF-8"):
         read_report(path, kb)
 
 
