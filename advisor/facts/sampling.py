@@ -35,9 +35,13 @@ def shuffled(sampler: str | None, shuffle_flag: bool | None) -> bool | None:
     return None
 
 
-def judge_shuffling(sampler: str | None, shuffle_flag: bool | None) -> Judgement:
-    """data.shuffled from the sampler type, left unknown when the type does not say."""
-    value = shuffled(sampler, shuffle_flag)
+def judge_shuffling(sampler: str | None, shuffle_flag: bool | None,
+                    single_batch_epoch: bool = False) -> Judgement:
+    """data.shuffled from the sampler type, left unknown when the type does not say, and when
+    a whole epoch is one batch (one sample included): then every epoch presents the same
+    samples together whatever their order, so reshuffling changes nothing and "not shuffled"
+    would be a false alarm."""
+    value = None if single_batch_epoch else shuffled(sampler, shuffle_flag)
     out = Judgement(facts={} if value is None else {"data.shuffled": value})
     if sampler is not None:
         out.details["sampler"] = sampler

@@ -220,3 +220,10 @@ def test_shuffled_from_the_sampler_type(sampler, flag, expected):
     assert shuffled(sampler, flag) is expected
     facts = judge_shuffling(sampler, flag).facts
     assert facts == ({} if expected is None else {"data.shuffled": expected})
+
+
+def test_a_one_batch_epoch_is_neither_shuffled_nor_unshuffled():
+    """Reshuffling a single batch changes nothing: no "not shuffled" alarm for it."""
+    sequential = "torch.utils.data.sampler.SequentialSampler"
+    assert judge_shuffling(sequential, None, single_batch_epoch=True).facts == {}
+    assert judge_shuffling(sequential, None).facts == {"data.shuffled": False}

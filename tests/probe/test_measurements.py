@@ -234,3 +234,5 @@ def test_one_training_sample_is_said_not_judged():
     assert not [k for k in report.facts if k.startswith("data.input_")]
     assert "only 1 training sample: the data checks need at least 2" in report.notes
     assert "constant_inputs" not in report.ids()
+    assert "data.shuffled" not in report.facts  # one sample: order cannot matter
+    assert "unshuffled_data" not in report.ids()

@@ -29,7 +29,8 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
     """Facts about the training data, judged against the task."""
     record = scan_.record()
     apply_judgement(obs, judge_sample_counts(record, param_count)
-                    .merge(judge_shuffling(record.sampler, record.sampler_shuffle))
+                    .merge(judge_shuffling(record.sampler, record.sampler_shuffle,
+                                           record.complete and record.batches < 2))
                     .merge(judge_inputs(record, input_layout)))
     targets = record.all_targets()
     if targets is None:
