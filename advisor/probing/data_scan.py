@@ -206,7 +206,7 @@ def _knn_sample(out: DataScan, x: torch.Tensor, t: torch.Tensor,
         flat_p = flat @ proj
     else:
         flat_p = flat
-    xs, ts = flat_p.numpy(), t.detach().reshape(len(t), -1).cpu().numpy()
+    xs, ts = flat_p.numpy(), to_numpy(t.reshape(len(t), -1))  # bfloat16 targets too
     if t.dim() <= 1 or t[0].numel() == 1:
         keys = ts.reshape(-1)
         raw = flat.numpy()

@@ -4,6 +4,7 @@ sampler type, and a one-sample dataset. The pure data judgements are tested in t
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -236,3 +237,11 @@ def test_one_training_sample_is_said_not_judged():
     assert "constant_inputs" not in report.ids()
     assert "data.shuffled" not in report.facts  # one sample: order cannot matter
     assert "unshuffled_data" not in report.ids()
+
+
+def test_scan_records_bfloat16_targets():
+    """numpy has no bfloat16: the scan's record holds such targets as float32 (it crashed)."""
+    data = [(torch.randn(16, 3).bfloat16(), torch.randn(16, 1).bfloat16()) for _ in range(4)]
+    record = scan(data).record()
+    assert record.samples == 64 and len(record.knn_y) == 64
+    assert record.all_targets().dtype == np.float32
