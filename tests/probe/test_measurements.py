@@ -1,6 +1,6 @@
 """Measurement helpers on real modules and tensors: final activation through functional calls,
-loss kinds behind wrappers, task inference, error classification, initialisation checks, data
-order and label sanity."""
+loss kinds behind wrappers, task inference, error classification, initialisation checks, the
+sampler type, and a one-sample dataset. The pure data judgements are tested in tests/facts."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advisor.probing.collectors.data import (
-    DataScan,
-    input_shift,
-    label_shift,
-    order_correlation,
-    robust_outlier_fraction,
-)
+import advisor
 from advisor.probing.collectors.loss import LossTrace, infer_task, loss_kind
 from advisor.probing.collectors.model import identical_rows, init_scale_ratio
 from advisor.probing.collectors.structure import shapes_broadcast_silently
+from advisor.probing.data_scan import index_sampler, scan
 from advisor.probing.errors import classify_error
 from advisor.probing.trace import ForwardTrace, unit_activity
 
@@ -169,48 +164,84 @@ def test_dead_unit_activity_per_neuron():
     assert 1 - unit_activity(flat, "last").float().mean().item() == pytest.approx(0.3)
 
 
-def _task():
-    return infer_task(None, "cross_entropy", torch.randn(4, 10), torch.arange(10))
+def _sampler_facts(loader):
+    """data.shuffled as the probe records it: the scan measures, the judgement decides."""
+    from advisor.facts.sampling import judge_shuffling
+
+    record = scan(loader, seconds=30).record()
+    return judge_shuffling(record.sampler, record.sampler_shuffle).facts.get("data.shuffled")
 
 
-def _scan(batches):
-    return DataScan(targets=[torch.as_tensor(b) for b in batches], batches=len(batches),
-                    complete=True)
+class BucketSampler(torch.utils.data.Sampler):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+    def __len__(self):
+        return self.n
 
 
-def test_order_correlation_sorted_vs_shuffled():
-    labels = np.repeat(np.arange(10), 64)
-    sorted_batches = [labels[i:i + 32] for i in range(0, len(labels), 32)]
-    shuffled = np.random.default_rng(0).permutation(labels)
-    shuffled_batches = [shuffled[i:i + 32] for i in range(0, len(labels), 32)]
-    assert order_correlation(_scan(sorted_batches), _task()) > 0.9
-    assert order_correlation(_scan(shuffled_batches), _task()) < 0.2
+def test_shuffled_is_measured_from_the_sampler_type():
+    """Issue 8 #15: DataLoader(shuffle=True) is shuffled, shuffle=False is not, anything whose
+    order PyTorch does not document (custom samplers, lists of batches) stays unknown."""
+    from torch.utils.data import DataLoader, DistributedSampler, SubsetRandomSampler
+
+    data = torch.utils.data.TensorDataset(torch.randn(40, 3), torch.randint(0, 2, (40,)))
+    assert _sampler_facts(DataLoader(data, batch_size=8, shuffle=True)) is True
+    assert _sampler_facts(DataLoader(data, batch_size=8)) is False
+    assert _sampler_facts(DataLoader(data, batch_size=8,
+                                     sampler=SubsetRandomSampler(range(20)))) is True
+    for flag in (True, False):
+        dist = DistributedSampler(data, num_replicas=1, rank=0, shuffle=flag)
+        assert _sampler_facts(DataLoader(data, batch_size=8, sampler=dist)) is flag
+    assert _sampler_facts(DataLoader(data, batch_size=8, sampler=BucketSampler(40))) is None
+    # batch_sampler=: the loader's own `sampler` attribute (sequential) is not what orders it
+    custom = torch.utils.data.BatchSampler(BucketSampler(40), 8, False)
+    assert _sampler_facts(DataLoader(data, batch_sampler=custom)) is None
+    random_batches = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(data), 8, False)
+    assert _sampler_facts(DataLoader(data, batch_sampler=random_batches)) is True
+    assert index_sampler(DataLoader(data, batch_sampler=random_batches)) == (
+        "torch.utils.data.sampler.RandomSampler", None)
+    assert _sampler_facts([(torch.randn(8, 3), torch.randint(0, 2, (8,)))] * 3) is None
 
 
-def test_label_shift_corrects_for_small_samples():
-    rng = np.random.default_rng(1)
-    train = torch.tensor(rng.integers(0, 10, 2000))
-    val = torch.tensor(rng.integers(0, 10, 60))       # same distribution, tiny sample
-    assert label_shift(train, val, _task()) < 0.1
-    shifted = torch.tensor(rng.integers(0, 3, 200))   # only classes 0..2
-    assert label_shift(train, shifted, _task()) > 0.5
+def test_probe_reports_the_measured_sampler():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(64, 4), torch.randint(0, 2, (64,)))
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    for shuffle in (True, False):
+        report = advisor.probe(model, DataLoader(data, batch_size=16, shuffle=shuffle),
+                               nn.CrossEntropyLoss(), steps=5, budget=60)
+        assert report.facts["data.shuffled"] is shuffle
+        assert report.details["sampler"].endswith(
+            "RandomSampler" if shuffle else "SequentialSampler")
 
 
-def test_input_shift():
-    from advisor.probing.collectors.data import FeatureStats
+def test_one_training_sample_is_said_not_judged():
+    """Issue 8 #12: one sample has zero variance in every feature; the probe must not call
+    the inputs constant but say that one sample is too few for the data checks."""
+    from torch.utils.data import TensorDataset
 
-    rng = np.random.default_rng(2)
-    a, b, c = FeatureStats(), FeatureStats(), FeatureStats()
-    a.add(rng.normal(0, 1, (2000, 5)))
-    b.add(rng.normal(0, 1, (100, 5)))
-    c.add(rng.normal(5, 1, (100, 5)))
-    assert input_shift(a, b, 2000, 100) < 0.1
-    assert input_shift(a, c, 2000, 100) > 3
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    data = TensorDataset(torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([1]))
+    loader = torch.utils.data.DataLoader(data, batch_size=4)
+    report = advisor.probe(model, loader, nn.CrossEntropyLoss(), steps=5, budget=60)
+    assert report.facts["data.num_samples"] == 1
+    assert not [k for k in report.facts if k.startswith("data.input_")]
+    assert "only 1 training sample: the data checks need at least 2" in report.notes
+    assert "constant_inputs" not in report.ids()
+    assert "data.shuffled" not in report.facts  # one sample: order cannot matter
+    assert "unshuffled_data" not in report.ids()
 
 
-def test_robust_outlier_fraction():
-    rng = np.random.default_rng(3)
-    y = rng.normal(0, 1, 1000)
-    assert robust_outlier_fraction(y) == 0.0
-    y[:30] *= 100
-    assert robust_outlier_fraction(y) == pytest.approx(0.03, abs=0.005)
+def test_scan_records_bfloat16_targets():
+    """numpy has no bfloat16: the scan's record holds such targets as float32 (it crashed)."""
+    data = [(torch.randn(16, 3).bfloat16(), torch.randn(16, 1).bfloat16()) for _ in range(4)]
+    record = scan(data).record()
+    assert record.samples == 64 and len(record.knn_y) == 64
+    assert record.all_targets().dtype == np.float32

@@ -1,14 +1,22 @@
-"""The model and optimizer before any training: structure, initialisation, hyperparameters."""
+"""The model and optimizer before any training: structure, initialisation, hyperparameters.
+
+Measured here on the modules (torch); the initialisation and dropout judgements are the pure
+functions of advisor.facts.initialisation and advisor.facts.dropout."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import nn
 
+from advisor.facts.dropout import judge_module_dropout
+from advisor.facts.initialisation import IDENTICAL_RTOL, LayerScale, judge_initialisation
+from advisor.facts.initialisation import identical_rows as rows_identical
+from advisor.facts.initialisation import init_scale_ratio as scale_ratio
+from advisor.probing.data_scan import to_numpy
 from advisor.probing.facts import Observations
+from advisor.probing.judgements import apply_judgement
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
                  nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)
@@ -30,18 +38,17 @@ def observe_model(model: nn.Module, obs: Observations) -> None:
     obs.set("model.param_count", int(sum(p.numel() for p in trainable)))
     obs.set("model.has_batchnorm",
             any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()))
-    rates = [float(m.p) for m in model.modules() if isinstance(m, DROPOUTS)]
-    obs.details["dropout_modules"] = rates
-    obs.set("model.dropout_max", max(rates, default=0.0))
+    apply_judgement(obs, judge_module_dropout(dropout_rates(model)))
     obs.set("model.in_eval_mode", not model.training)
     obs.set("model.depth", _depth(model))
     obs.details["layers"] = layer_sequence(model)
-    ratio, worst = init_scale_ratio(model)
-    if ratio is not None:
-        obs.set("model.init_scale_ratio", ratio)
-        obs.details["init_scale_worst_layer"] = worst
-    obs.details["identical_row_layers"] = [n for n, m in weight_layers(model)
-                                           if identical_rows(m)]
+    apply_judgement(obs, judge_initialisation(
+        layer_scales(model), [n for n, m in weight_layers(model) if identical_rows(m)]))
+
+
+def dropout_rates(model: nn.Module) -> list[float]:
+    """The rate of every dropout module, in module order."""
+    return [float(m.p) for m in model.modules() if isinstance(m, DROPOUTS)]
 
 
 def layer_sequence(model: nn.Module) -> list[str]:
@@ -93,48 +100,33 @@ def module_dropout_after_relu(model: nn.Module) -> bool:
 
 
 # ------------------------------------------------------------------------- initialisation
-def identical_rows(module: nn.Module, rtol: float = 1e-6) -> bool:
-    """Every output unit of the layer has the same incoming weights (and bias): the units
-    compute the same thing and, unless something downstream tells them apart, stay equal."""
+def identical_rows(module: nn.Module, rtol: float = IDENTICAL_RTOL) -> bool:
+    """Every output unit of the layer starts with the same incoming weights (and bias); judged
+    by advisor.facts.initialisation.identical_rows on the layer's weights."""
     w = module.weight.detach()
-    if w.dim() < 2 or w.shape[0] < 2:
-        return False
-    rows = w.reshape(w.shape[0], -1).double()
-    scale = float(rows.abs().max()) + 1e-30
-    if float((rows - rows[:1]).abs().max()) > rtol * scale:
-        return False
     bias = getattr(module, "bias", None)
-    if isinstance(bias, torch.Tensor) and bias.numel() == w.shape[0]:
-        b = bias.detach().double()
-        return float((b - b[0]).abs().max()) <= rtol * (float(b.abs().max()) + 1e-30) + 1e-30
-    return True
+    b = to_numpy(bias.detach().double()) if isinstance(bias, torch.Tensor) else None
+    return rows_identical(to_numpy(w.double()), b, rtol)
 
 
-def init_scale_ratio(model: nn.Module) -> tuple[float | None, str | None]:
-    """Worst layer's distance from the nearest standard initialisation scale.
-
-    For each Linear/Conv layer r = std(weights) / reference, with the reference the He
-    (sqrt(2/fan_in)), Xavier (sqrt(2/(fan_in+fan_out))) or LeCun (sqrt(1/fan_in)) std closest
-    to it; the distance is max(r, 1/r). PyTorch's default init (std = 1/sqrt(3 fan_in)) gives
-    1.73 for every layer. Layers with constant weights (zero init) are left to symmetric_init.
-    """
-    worst, worst_name = None, None
+def layer_scales(model: nn.Module) -> list[LayerScale]:
+    """Std of the weights and fans of every Linear/Conv layer with at least two weights."""
+    out = []
     for name, m in model.named_modules():
         if not isinstance(m, INIT_LAYERS):
             continue
         w = m.weight.detach().double()
         if w.numel() < 2:
             continue
-        std = float(w.std())
-        if not math.isfinite(std) or std == 0.0:
-            continue
         fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
-        refs = (math.sqrt(2.0 / fan_in), math.sqrt(2.0 / (fan_in + fan_out)),
-                math.sqrt(1.0 / fan_in))
-        dist = min(max(std / r, r / std) for r in refs)
-        if worst is None or dist > worst:
-            worst, worst_name = dist, name
-    return worst, worst_name
+        out.append(LayerScale(name, float(w.std()), fan_in, fan_out))
+    return out
+
+
+def init_scale_ratio(model: nn.Module) -> tuple[float | None, str | None]:
+    """Worst layer's distance from the nearest standard initialisation scale (see
+    advisor.facts.initialisation.init_scale_ratio), and that layer's name."""
+    return scale_ratio(layer_scales(model))
 
 
 # ------------------------------------------------------------------------------- optimizer

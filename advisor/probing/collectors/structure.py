@@ -4,6 +4,9 @@ It reveals what the module tree cannot: the op that produces the output (the fin
 functional calls included), what feeds each dropout, the order in which weight layers run, the
 loss function reached by the loss callable, the task the targets imply, output and target shapes,
 the loss's reduction, and the initial loss against chance.
+
+Measuring only: the judgements (task, dropout, initial loss against chance, reduction, shapes
+that broadcast) are the pure functions of advisor.facts.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from advisor.facts.dropout import judge_traced_dropout
+from advisor.facts.initial_loss import judge_initial_loss, reduction_from_doubling
+from advisor.facts.shapes import shapes_broadcast_silently as broadcast_silently
+from advisor.facts.task import judge_task
 from advisor.probing.batches import first_tensor, forward, split_pair
 from advisor.probing.collectors.loss import (
-    CLASS_INDEX_LOSSES,
     LossTrace,
     TaskInfo,
-    chance_loss,
     ignore_index,
     infer_task,
     loss_kind,
@@ -27,6 +32,7 @@ from advisor.probing.collectors.loss import (
 )
 from advisor.probing.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
 from advisor.probing.context import ProbeContext, Structure
+from advisor.probing.judgements import apply_judgement
 from advisor.probing.trace import ForwardTrace
 
 HOOKED = (*WEIGHT_LAYERS, nn.RNNBase, nn.Embedding, nn.MultiheadAttention)
@@ -75,12 +81,8 @@ def observe_structure(ctx: ProbeContext, tracer: ForwardTrace, model: nn.Module)
     obs = ctx.obs
     s = ctx.structure
     obs.set("model.final_activation", s.final_activation)
-    drops = tracer.dropouts()
-    if drops:
-        obs.set("model.dropout_max", max(max(p for p, _ in drops), obs.get("model.dropout_max",
-                                                                          0.0)))
-    after_relu = any(src in ("relu", "relu_") for _, src in drops)
-    obs.set("model.dropout_after_relu", after_relu or module_dropout_after_relu(model))
+    apply_judgement(obs, judge_traced_dropout(tracer.dropouts(), obs.get("model.dropout_max"),
+                                              module_dropout_after_relu(model)))
     obs.set("model.architecture",
             architecture(model, tracer.uses("scaled_dot_product_attention",
                                             "multi_head_attention")))
@@ -120,9 +122,7 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
         reference = torch.zeros(0)
     task = infer_task(ctx.setup.task, kind, out, reference, ignore_index(ctx.setup.loss_fn,
                                                                            tracer))
-    obs.set("task.kind", task.kind)
-    obs.set("model.output_size", task.output_size)
-    obs.details["task_source"] = task.source
+    apply_judgement(obs, judge_task(task))
     if out is not None and t is not None:
         obs.details["output_shape"] = list(out.shape)
         obs.details["target_shape"] = list(t.shape)
@@ -132,19 +132,10 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
 
 
 def shapes_broadcast_silently(out: torch.Tensor, target: torch.Tensor, kind: str) -> bool:
-    """Output and target shapes differ yet broadcast (e.g. (N, 1) against (N,) gives (N, N)).
-
-    Class-index losses take targets without the class dimension by design; custom losses with
-    integer targets are assumed to index classes too."""
-    if kind in CLASS_INDEX_LOSSES or out.shape == target.shape:
-        return False
-    if kind == "other" and not torch.is_floating_point(target):
-        return False
-    try:
-        torch.broadcast_shapes(out.shape, target.shape)
-    except RuntimeError:
-        return False
-    return True
+    """Output and target shapes differ yet broadcast (judged by
+    advisor.facts.shapes.shapes_broadcast_silently on the shapes)."""
+    return broadcast_silently(tuple(out.shape), tuple(target.shape), kind,
+                              torch.is_floating_point(target))
 
 
 @torch.no_grad()
@@ -162,13 +153,8 @@ def initial_loss(ctx: ProbeContext, batches: list[Any]) -> float | None:
 
 
 def observe_initial_loss(ctx: ProbeContext, value: float | None, task: TaskInfo) -> None:
-    if value is None:
-        return
-    ctx.obs.set("loss.initial", value)
-    chance = chance_loss(task)
-    if chance and math.isfinite(value):
-        ctx.obs.set("loss.initial_vs_chance", value / chance)
-        ctx.obs.details["chance_loss"] = chance
+    """loss.initial and the initial loss against chance (advisor.facts.initial_loss)."""
+    apply_judgement(ctx.obs, judge_initial_loss(value, task))
 
 
 @torch.no_grad()
@@ -189,11 +175,4 @@ def loss_reduction(ctx: ProbeContext, batch: Any) -> str | None:
     x, y = ctx.on_device(inputs), ctx.on_device(targets)
     one = loss_value(ctx.setup.loss_fn(model(x), y))
     two = loss_value(ctx.setup.loss_fn(model(torch.cat([x, x])), torch.cat([y, y])))
-    if not (math.isfinite(one) and math.isfinite(two)) or abs(one) < 1e-12:
-        return None
-    ratio = two / one
-    if abs(ratio - 1) < 0.05:
-        return "mean"
-    if abs(ratio - 2) < 0.1:
-        return "sum"
-    return None
+    return reduction_from_doubling(one, two)
