@@ -369,6 +369,11 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
     with clock.phase("overfit"):
         seed_everything(options.seed + 6)
         batch = ctx.train_eval_batches[0] if ctx.train_eval_batches else None
+        samples = obs.get("data.num_samples")
+        if batch is not None and samples is not None and samples < 2:
+            obs.note(f"Only {samples} training sample: the small-batch overfit test needs at "
+                     "least 2, so it did not run.")
+            batch = None
         if batch is not None:
             progress("overfit test", 0, 1)
             res = overfit_test(ctx, batch, clock.deadline("overfit", ["overfit"]),

@@ -237,6 +237,9 @@ def test_one_training_sample_is_said_not_judged():
     assert "constant_inputs" not in report.ids()
     assert "data.shuffled" not in report.facts  # one sample: order cannot matter
     assert "unshuffled_data" not in report.ids()
+    assert "overfit.passed" not in report.facts  # "overfits 16 samples: yes" with one sample
+    assert any(n.startswith("Only 1 training sample: the small-batch overfit test") for n in
+               report.notes)
 
 
 def test_scan_records_bfloat16_targets():
