@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of torch installs from local disk; override with TORCH_SPEC="torch" for a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test test-all lint venv clean
 
 $(BIN)/advisor: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ venv: $(BIN)/advisor
 demo: $(BIN)/advisor
 	$(BIN)/advisor demo
 
+# The fast tier: unit tests, the KB and engine (golden facts of the examples included),
+# the command line, a handful of step-bounded probes. Everything else is marked slow.
 test: $(BIN)/advisor
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The full suite (CI): every example end to end, the worker process, Pilot and snapshot tests
+# of the TUI, the wheel.
+test-all: $(BIN)/advisor
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

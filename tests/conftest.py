@@ -167,3 +167,21 @@ def facts_yaml() -> str:
 def new_kbdir(tmp_path: Path):
     """Several knowledge directories in one test: `new_kbdir("user")`."""
     return lambda name: KBDir(tmp_path / name)
+
+
+# ------------------------------------------------------------------------------ test tiers
+# `make test` runs the fast tier (`pytest -m "not slow"`); `make test-all` and CI run everything.
+# Whole folders that belong to the full suite only: real Textual apps (Pilot, snapshots) and
+# the wheel build. Single slow tests elsewhere carry @pytest.mark.slow themselves.
+FULL_SUITE_ONLY = ("tui", "test_packaging.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            first = Path(str(item.fspath)).resolve().relative_to(root).parts[0]
+        except ValueError:
+            continue
+        if first in FULL_SUITE_ONLY:
+            item.add_marker(pytest.mark.slow)

@@ -134,6 +134,7 @@ def test_tab_in_a_facts_file_says_use_spaces():
                                        "spaces for indentation, not tabs")
 
 
+@pytest.mark.slow
 def test_many_unknown_facts_are_listed_capped(kbdir, facts_yaml, tmp_path):
     """200,000 unknown names: 20 listed with a did-you-mean, then one line counting the rest.
     The old code ran difflib over the whole catalogue for every name (about 0.5 ms each)."""

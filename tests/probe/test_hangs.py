@@ -3,6 +3,7 @@ report that names what hung, where and when, and every global is put back."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -26,6 +27,7 @@ class HangsAtCall(nn.Module):
         return self.fc(x)
 
 
+@pytest.mark.slow
 def test_a_forward_that_never_returns_ends_the_probe_with_a_report():
     threads = torch.get_num_threads()
     model = HangsAtCall(40)
