@@ -183,3 +183,35 @@ def test_system_exit_in_the_users_forward_is_an_observation():
     report = advisor.probe(**small_setup(model=Exits(), optimizer=None), **FAST)
     assert report.fact("runtime.error") == "other"
     assert "sys.exit(3)" in report.fact("runtime.error_message")
+
+
+class _NoRoomToCopy:
+    """Stands for a tensor too big to copy: copying it fails the way an allocation does."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def __deepcopy__(self, memo):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError(
+    "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")])
+def test_a_model_too_big_to_copy_says_how_much_and_what_to_do(error):
+    setup = small_setup()
+    setup["model"].weights_cache = _NoRoomToCopy(error)
+    with pytest.raises(ProbeSetupError) as info:
+        advisor.probe(**setup, **FAST)
+    message = str(info.value)
+    assert "not enough memory for a copy of the model" in message
+    assert "MB of parameters" in message and "smaller configuration" in message
+    assert "lock" not in message
+
+
+def test_a_model_that_cannot_be_copied_for_another_reason_says_why():
+    import threading
+
+    setup = small_setup()
+    setup["model"].lock = threading.Lock()
+    with pytest.raises(ProbeSetupError, match="cannot be deep-copied"):
+        advisor.probe(**setup, **FAST)
