@@ -57,6 +57,9 @@ def check_output_path(option: str, path: str | os.PathLike[str] | None) -> None:
         raise UsageError(f"{option} {text}: is a directory; give a file path inside it, "
                          f"e.g. {os.path.join(text, 'report')}")
     folder = os.path.dirname(os.path.abspath(text))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"{option} {text}: {folder} is a file, not a folder; choose a path "
+                         "in an existing folder")
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {text}: the folder {folder} does not exist; create it "
                          "first (mkdir -p) or choose a path in an existing folder")
