@@ -225,10 +225,13 @@ def test_probe_says_a_folder_is_a_folder(tmp_path, advisor, spelled):
     assert "setup()" in done.stderr and "package.module:" in done.stderr
 
 
-def test_tui_says_a_folder_is_a_folder(tmp_path, capsys):
-    assert main(["tui", str(tmp_path)]) == EXIT_USAGE
-    err = capsys.readouterr().err
-    assert "is a directory" in err and ".json" in err and "setup()" in err
+def test_tui_says_a_folder_is_a_folder(tmp_path, cli_env):
+    done = subprocess.run([sys.executable, "-m", "advisor", "tui", str(tmp_path)], cwd=tmp_path,
+                          env=cli_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert "is a directory" in done.stderr and ".json" in done.stderr
+    assert "setup()" in done.stderr
 
 
 # ----------------------------------------------------------------------------- Ctrl-C
