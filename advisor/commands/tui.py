@@ -7,6 +7,7 @@ person gets the problem on the terminal (exit 2) instead of inside a screen.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from advisor.commands.options import add_kb_option, check_knowledge, kb_dirs
@@ -24,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     check_target(args.target)
     dirs = kb_dirs(args)
-    check_knowledge(dirs)
+    if dirs or os.environ.get("ADVISOR_KB_PATH", "").strip():
+        # Only folders the person named: the built-in base is tested before it ships, and
+        # loading it here would cost the first screen its one-second budget.
+        check_knowledge(dirs)
     from advisor.tui.launch import run_tui
 
     return run_tui(args.target, dirs)
