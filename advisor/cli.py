@@ -13,7 +13,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -45,12 +45,12 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def build_parser(selected: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:
+def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
     """The parser: one sub-parser per row of COMMANDS, named and described by the table.
 
-    Only the commands whose arguments are needed import their module: SELECTED, or all of them
-    when EVERY is true. `main` asks for the one command it runs, so `advisor --help` imports
-    no command module at all and `advisor kb` never imports the probe's.
+    Only the commands named in LOAD (all of them when None) import their module to add their
+    arguments. `main` names just the command it runs, so `advisor --help` imports no command
+    module at all and `advisor kb` never imports the probe's.
     """
     parser = argparse.ArgumentParser(
         prog="advisor",
@@ -60,7 +60,7 @@ def build_parser(selected: str | None = None, *, every: bool = True) -> argparse
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command_parser = sub.add_parser(command.name, help=command.help)
-        if every or command.name == selected:
+        if load is None or command.name in load:
             command.load().add_arguments(command_parser)
     return parser
 
@@ -68,7 +68,8 @@ def build_parser(selected: str | None = None, *, every: bool = True) -> argparse
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit code; never a traceback for a user's mistake."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_in(argv), every=False)
+    named = _command_in(argv)
+    parser = build_parser([named] if named else [])
     args = parser.parse_args(argv)
     try:
         return _dispatch(parser, args)
