@@ -1,96 +1,88 @@
-"""The `advisor` command line.
+"""The `advisor` command line: one table of commands, one place that turns errors into exit codes.
 
-Heavy modules are imported inside the commands that need them: `advisor --help`, `advisor kb`
-and `advisor diagnose` never import torch or textual, so they start instantly.
+Each command is a module in advisor/commands/ with `add_arguments(parser)` and `run(args)`; this
+module imports a command's module only to call it, for the one command being run. Command
+modules import nothing heavy at module level either: `advisor --help`, `advisor kb` and
+`advisor diagnose` never import torch or textual, and start instantly. Exit codes and error
+types live in advisor/errors.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from types import ModuleType
 
-from advisor.errors import EXIT_FAIL_ON, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError
+from advisor import __version__
+from advisor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, AdvisorError
 
-__all__ = ["EXIT_FAIL_ON", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
-
-
-def _add_kb_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kb", action="append", default=[], metavar="DIR",
-                        help="extra knowledge directory or file (repeatable; also "
-                             "ADVISOR_KB_PATH, separated by ':')")
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: its name, its one-line help, and the module that implements it."""
+
+    name: str
+    help: str
+    module: str
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("kb", "inspect, validate and test the knowledge base", "advisor.commands.kb"),
+    Command("diagnose", "run the engine on a facts file or probe report",
+            "advisor.commands.diagnose"),
+    Command("probe", "run a short instrumented training of your setup", "advisor.commands.probe"),
+    Command("demo", "probe a bundled example with a real fault", "advisor.commands.demo"),
+    Command("tui", "the interactive terminal UI", "advisor.commands.tui"),
+)
+
+
+def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The parser: one sub-parser per row of COMMANDS, named and described by the table.
+
+    Only the commands named in LOAD (all of them when None) import their module to add their
+    arguments. `main` names just the command it runs, so `advisor --help` imports no command
+    module at all and `advisor kb` never imports the probe's.
+    """
     parser = argparse.ArgumentParser(
         prog="advisor",
         description="Troubleshoot deep-learning training: probe a model, diagnose, remedy.",
     )
+    parser.add_argument("--version", action="version", version=f"advisor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    kb = sub.add_parser("kb", help="inspect, validate and test the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
-    validate = kb_sub.add_parser("validate", help="check the KB (and DIRs) and report problems")
-    validate.add_argument("dirs", nargs="*", metavar="DIR")
-    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    listing = kb_sub.add_parser("list", help="list the rules")
-    listing.add_argument("--format", choices=["text", "json"], default="text")
-    show = kb_sub.add_parser("show", help="show one rule or fact")
-    show.add_argument("id")
-    graph = kb_sub.add_parser("graph", help="export the rule graph")
-    graph.add_argument("--format", choices=["dot", "json"], default="dot")
-    test = kb_sub.add_parser("test", help="run every rule's examples")
-    test.add_argument("dirs", nargs="*", metavar="DIR")
-    test.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
-    kb_sub.add_parser("schema", help="print the JSON Schema of knowledge files")
-    for p in (kb, validate, listing, show, graph, test):
-        _add_kb_option(p)
-
-    diagnose = sub.add_parser("diagnose", help="run the engine on a facts file or probe report")
-    diagnose.add_argument("file", help="YAML/JSON file of facts, or a probe report (JSON)")
-    diagnose.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    diagnose.add_argument("--fail-on", choices=["error", "warning"],
-                          help="exit 1 when a diagnosis of this severity (or worse) is found")
-    diagnose.add_argument("--explain", action="store_true", help="show how each was concluded")
-    diagnose.add_argument("--output", "-o", metavar="PATH", help="write to PATH (atomically)")
-    _add_kb_option(diagnose)
-
-    probe = sub.add_parser("probe", help="run a short instrumented training of your setup")
-    demo = sub.add_parser("demo", help="probe a bundled example with a real fault")
-    try:
-        from advisor.probing.cli import add_probe_arguments  # imports no torch at module level
-    except ImportError:  # pragma: no cover - partial installs
-        add_probe_arguments = None
-    if add_probe_arguments is not None:
-        add_probe_arguments(probe)
-        add_probe_arguments(demo, demo=True)
-
-    tui = sub.add_parser("tui", help="the interactive terminal UI")
-    tui.add_argument("target", nargs="?", help="a setup to probe, or a saved report .json")
-    _add_kb_option(tui)
+    for command in COMMANDS:
+        command_parser = sub.add_parser(command.name, help=command.help)
+        if load is None or command.name in load:
+            command.load().add_arguments(command_parser)
     return parser
 
 
-def _kb_dirs(args: argparse.Namespace) -> list[str]:
-    return list(getattr(args, "kb", [])) + list(getattr(args, "dirs", []) or [])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command and return its exit code; never a traceback for a user's mistake."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    named = _command_in(argv)
+    parser = build_parser([named] if named else [])
     args = parser.parse_args(argv)
     try:
         return _dispatch(parser, args)
-    except UsageError as exc:
+    except AdvisorError as exc:
         print(f"advisor: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         print("advisor: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # pragma: no cover - e.g. `advisor kb list | head`
         return EXIT_OK
     except Exception as exc:  # never show a traceback for a problem we did not foresee
-        if os.environ.get("ADVISOR_DEBUG"):
+        if os.environ.get("ADVISOR_DEBUG", "") not in ("", "0"):
             raise
         print(f"advisor: internal error: {type(exc).__name__}: {exc}\n"
               "Run again with ADVISOR_DEBUG=1 for the traceback, and please report it.",
@@ -98,24 +90,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command ARGV names: its first word that is not an option (the top level has only
+    -h/--help and --version, which take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.command == "kb":
-        from advisor.commands.kb import run_kb
-
-        return run_kb(args, _kb_dirs(args))
-    if args.command == "diagnose":
-        from advisor.commands.diagnose import run_diagnose
-
-        return run_diagnose(args, _kb_dirs(args))
-    if args.command in ("probe", "demo"):
-        from advisor.probing import cli as probe_cli
-
-        runner = probe_cli.run_probe if args.command == "probe" else probe_cli.run_demo
-        return runner(args)
-    if args.command == "tui":
-        from advisor.tui.launch import run_tui
-
-        return run_tui(args.target, _kb_dirs(args))
+    for command in COMMANDS:
+        if command.name == args.command:
+            return command.load().run(args)
     parser.print_help()
     return EXIT_OK
 

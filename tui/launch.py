@@ -1,4 +1,4 @@
-"""Entry point of `advisor tui [TARGET]` (called by advisor.cli).
+"""Entry point of `advisor tui [TARGET]` (called by advisor.commands.tui).
 
 TARGET is either a saved report (a `.json` file) or a setup to probe (`path/file.py[:func]` or
 `package.module:func`). Only the app module is imported here, and it imports only Textual and

@@ -6,10 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from advisor.cli import EXIT_FAIL_ON, EXIT_OK, UsageError
+from advisor.commands.options import add_kb_option, check_knowledge, check_output_path, kb_dirs
 from advisor.engine.result import fails_on
-from advisor.kb import KBError, load_kb
+from advisor.errors import EXIT_FAIL_ON, EXIT_OK, UsageError
 from advisor.report.reader import ReportError, StoredReport, check_report, read_report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="YAML/JSON file of facts, or a probe report (JSON)")
+    parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    parser.add_argument("--fail-on", choices=["error", "warning"],
+                        help="exit 1 when a diagnosis of this severity (or worse) is found")
+    parser.add_argument("--explain", action="store_true", help="show how each was concluded")
+    parser.add_argument("--output", "-o", metavar="PATH", help="write to PATH (atomically)")
+    add_kb_option(parser)
 
 
 def read_facts(path: Path) -> StoredReport:
@@ -21,14 +31,11 @@ def read_facts(path: Path) -> StoredReport:
         raise UsageError(str(exc)) from None
 
 
-def run_diagnose(args: argparse.Namespace, dirs: list[str]) -> int:
+def run(args: argparse.Namespace) -> int:
+    check_output_path("--output", args.output)  # refused before any work, never created
+    kb = check_knowledge(kb_dirs(args))  # before the facts: a broken folder is the first problem
     path = Path(args.file)
     stored = read_facts(path)
-    try:
-        kb = load_kb(dirs, check_examples=False)
-    except KBError as exc:
-        raise UsageError("the knowledge base has problems:\n"
-                         + "\n".join(str(p) for p in exc.problems)) from None
     try:
         check_report(stored, kb, strict=True)
     except ReportError as exc:

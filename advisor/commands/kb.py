@@ -7,8 +7,29 @@ import json
 import sys
 import textwrap
 
-from advisor.cli import EXIT_OK, EXIT_USAGE
+from advisor.commands.options import add_kb_option, kb_dirs
+from advisor.errors import EXIT_OK, EXIT_USAGE
 from advisor.kb import KBError, KnowledgeBase, load_kb
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`advisor kb KB_COMMAND`: one sub-parser per action, each taking --kb."""
+    sub = parser.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    validate = sub.add_parser("validate", help="check the KB (and DIRs) and report problems")
+    validate.add_argument("dirs", nargs="*", metavar="DIR")
+    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    listing = sub.add_parser("list", help="list the rules")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    show = sub.add_parser("show", help="show one rule or fact")
+    show.add_argument("id")
+    graph = sub.add_parser("graph", help="export the rule graph")
+    graph.add_argument("--format", choices=["dot", "json"], default="dot")
+    test = sub.add_parser("test", help="run every rule's examples")
+    test.add_argument("dirs", nargs="*", metavar="DIR")
+    test.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
+    sub.add_parser("schema", help="print the JSON Schema of knowledge files")
+    for p in (parser, validate, listing, show, graph, test):
+        add_kb_option(p)
 
 
 def _print_problems(problems) -> None:
@@ -26,8 +47,8 @@ def _load(dirs: list[str], check_examples: bool = True) -> KnowledgeBase | None:
         return None
 
 
-def run_kb(args: argparse.Namespace, dirs: list[str]) -> int:
-    command = args.kb_command
+def run(args: argparse.Namespace) -> int:
+    command, dirs = args.kb_command, kb_dirs(args)
     if command == "schema":
         from advisor.kb.schema import kb_file_schema
 

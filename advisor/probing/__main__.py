@@ -1,7 +1,7 @@
-"""`python -m advisor.probing SETUP [options]`: the same as `advisor probe`."""
+"""`python -m advisor.probing SETUP [options]`: the same as `advisor probe`, exit codes included."""
 
 import sys
 
-from advisor.probing.cli import main
+from advisor.cli import main
 
-sys.exit(main())
+sys.exit(main(["probe", *sys.argv[1:]]))

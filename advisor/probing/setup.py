@@ -174,8 +174,11 @@ def parse_spec(spec: str) -> tuple[str, str, bool]:
     head, sep, tail = spec.rpartition(":")
     if sep and tail.isidentifier() and not (len(head) == 1 and head.isalpha()):  # not C:\...
         target, func = head, tail
+    # A folder that is no package (no __init__.py) cannot hold a setup: it goes down the file
+    # path, where _load_file says it is a folder. A package folder stays an importable module.
+    folder = Path(target).is_dir() and not (Path(target) / "__init__.py").is_file()
     is_file = target.endswith(".py") or os.sep in target or "/" in target \
-        or Path(target).is_file()
+        or Path(target).is_file() or folder
     return target, func, is_file
 
 
@@ -206,6 +209,11 @@ def load_setup(spec: str) -> ProbeSetup:
 
 def _load_file(spec: str, target: str) -> Any:
     path = Path(target).expanduser().resolve()
+    if path.is_dir():
+        raise ProbeSetupError(f"{spec}: {target} is a directory, not a Python file; expected a "
+                              "file that defines setup() (e.g. "
+                              f"{os.path.join(target, 'my_setup.py')}), file.py:func, or a "
+                              "module path such as package.module:setup.")
     if not path.is_file():
         raise ProbeSetupError(f"{spec}: no such file {target}; expected a Python file that "
                               "defines setup(), or a module path such as package.module:setup.")

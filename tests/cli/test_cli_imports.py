@@ -1,5 +1,5 @@
-"""The import contract: the knowledge base, the engine, reports and the `kb` / `diagnose`
-commands never load torch or textual, so the command line starts at once."""
+"""The import contract: the knowledge base, the engine, reports, every command's parser and the
+`kb` / `diagnose` commands never load torch or textual, so the command line starts at once."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ HEAVY = ("torch", "textual")
 SCRIPT = textwrap.dedent("""\
     import contextlib, io, json, sys
     import advisor, advisor.cli, advisor.kb, advisor.engine, advisor.report
-    import advisor.commands.kb, advisor.commands.diagnose
-    from advisor.cli import build_parser, main
-    build_parser()
+    import advisor.commands.kb, advisor.commands.diagnose, advisor.commands.probe
+    import advisor.commands.demo, advisor.commands.tui
+    from advisor.cli import COMMANDS, build_parser, main
+    parser = build_parser()
+    for argv in (["kb", "list"], ["diagnose", "f.yaml"], ["probe", "s.py", "--json", "r.json"],
+                 ["demo", "--steps", "5"], ["tui", "r.json"]):
+        parser.parse_args(argv)
+    assert [c.load().__name__ for c in COMMANDS]
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         codes = [main(["kb", "validate"]), main(["kb", "list"]),
@@ -42,7 +47,8 @@ def test_kb_engine_report_and_commands_do_not_import_torch_or_textual(tmp_path, 
 def test_cli_commands_do_not_import_torch_or_textual(tmp_path, cli_env):
     facts = tmp_path / "facts.yaml"
     facts.write_text("loss.trend: diverging\n", encoding="utf-8")
-    for args in (["kb", "validate"], ["diagnose", str(facts)], ["--help"]):
+    for args in (["kb", "validate"], ["diagnose", str(facts)], ["--help"], ["--version"],
+                 ["probe", "--help"], ["demo", "--help"], ["tui", "--help"]):
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "advisor", *args],
                               cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
                               timeout=120)
