@@ -3,13 +3,13 @@
 Importing this module imports no torch: `advisor.cli` calls `add_arguments` to build its parser,
 and `advisor --help` must stay instant. `advisor demo` (commands/demo.py) shares these options.
 Exit codes (advisor/errors.py): 0 done, 1 when --fail-on is met, 2 for a setup, knowledge or
-path error, 130 when interrupted (the requested files are still written, marked partial).
+path error, 4 when the setup's code hung or ended the process, 130 when interrupted (in both
+cases the requested files are still written, marked partial).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import Any
 
@@ -21,7 +21,14 @@ from advisor.commands.options import (
     positive_int,
     positive_seconds,
 )
-from advisor.errors import EXIT_FAIL_ON, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, AdvisorError
+from advisor.errors import (
+    EXIT_FAIL_ON,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_USER_CODE,
+    AdvisorError,
+)
 
 OUTPUTS = ("json", "markdown", "html")
 
@@ -31,16 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("setup", metavar="SETUP",
                         help="path/to/file.py[:func] or package.module:func; the function "
                              "(default: setup) returns a dict with model, train_data, "
-                             "loss_fn (optional: optimizer, val_data, task, step)")
+                             "loss_fn (optional: optimizer, val_data, task, step, train_step, "
+                             "scheduler, scaler)")
     add_probe_options(parser, steps=200, budget=30.0)
 
 
 def add_probe_options(parser: argparse.ArgumentParser, steps: int, budget: float) -> None:
     """The options of a probe run, with the defaults of the command that offers them."""
     parser.add_argument("--steps", type=positive_int, default=steps,
-                        help=f"training steps at most (default {steps})")
+                        help=f"training steps (default {steps}); the steps bound every run")
     parser.add_argument("--budget", type=positive_seconds, default=budget, metavar="SECONDS",
-                        help=f"time budget of the probe's runs in seconds (default {budget:g})")
+                        help=f"a cap on the whole probe in seconds (default {budget:g}); a run "
+                             "cut short by it says so")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:N or mps (default: CUDA, then MPS, else CPU)")
     parser.add_argument("--amp", action="store_true",
@@ -79,26 +88,23 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
     dirs = kb_dirs(args)
     check_knowledge(dirs)
 
-    from advisor.probing.api import run_setup
     from advisor.probing.context import ProbeOptions
     from advisor.probing.progress import ProgressDisplay
-    from advisor.probing.setup import load_setup
 
     options = ProbeOptions(steps=args.steps, budget=args.budget, device=args.device,
                            amp=args.amp, seed=args.seed, kb_dirs=tuple(dirs), quiet=args.quiet)
-    setup = load_setup(spec)
     with ProgressDisplay(enabled=not args.quiet) as display:
-        report = run_setup(setup, options, display.update)
+        report, ending = _run(spec, options, display.update)
     sys.stdout.write(report.text())
     sys.stdout.flush()
     written, failed = _write_outputs(args, report)
     for message in failed:
         print(f"advisor probe: {message}", file=sys.stderr)
-    if report.partial:  # the runner marks a report partial only when Ctrl-C stopped it
-        where = ", ".join(written) if written else "nothing (no --json/--markdown/--html)"
-        print(f"advisor probe: interrupted during the {interrupted_phase(report)} phase; "
-              f"partial report written to {where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    where = ", ".join(written) if written else "nothing (no --json/--markdown/--html)"
+    if ending is not None:
+        message, code = ending
+        print(f"advisor probe: {message}; partial report written to {where}", file=sys.stderr)
+        return code
     if failed:
         return EXIT_USAGE
     from advisor.engine.result import fails_on  # not at import: the parser must stay light
@@ -108,19 +114,36 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
     return EXIT_OK
 
 
-_INTERRUPTED = re.compile(r"Interrupted during the (\S+) phase")
+def _run(spec: str, options: Any, progress: Any) -> tuple[Any, tuple[str, int] | None]:
+    """The report, and how the run ended when it did not simply finish: (message, exit code).
 
+    The probe runs in a worker process that advisor outlives (`os._exit`, a segfault or code
+    stuck in C cannot take the report with them); where a worker cannot run, in this process."""
+    from advisor.probing import worker
+    from advisor.probing.watchdog import HANG_DETAIL
+    from advisor.report.probe import ProbeReport
 
-def interrupted_phase(report: Any) -> str:
-    """The phase Ctrl-C stopped, from the runner's note ("Interrupted during the X phase").
+    if worker.supported():
+        outcome = worker.run_in_worker(spec, options, progress)
+        if outcome.ending == "interrupted" and outcome.phase == "setup":
+            raise KeyboardInterrupt  # Ctrl-C while the setup loaded: nothing was probed
+        report = ProbeReport.from_dict(outcome.report)
+        code = outcome.exit_status()
+        if code is not None and outcome.ending != "interrupted":
+            return report, (outcome.message, code)
+    else:  # pragma: no cover - platforms without the worker (Windows)
+        from advisor.probing.api import run_setup
+        from advisor.probing.setup import load_setup
 
-    The report carries no field of its own for it yet; the note is what the runner writes.
-    """
-    for note in getattr(report, "notes", ()):
-        match = _INTERRUPTED.search(str(note))
-        if match:
-            return match.group(1)
-    return "unknown"
+        report = run_setup(load_setup(spec), options, progress)
+    hang = report.details.get(HANG_DETAIL)
+    if isinstance(hang, dict):  # the in-process watchdog stopped code that did not return
+        return report, (str(hang.get("message", "the setup's code did not return")),
+                        EXIT_USER_CODE)
+    if report.partial:  # Ctrl-C
+        phase = report.details.get("interrupted_in") or "unknown"
+        return report, (f"interrupted during the {phase} phase", EXIT_INTERRUPTED)
+    return report, None
 
 
 def _write_outputs(args: argparse.Namespace, report: Any) -> tuple[list[str], list[str]]:

@@ -1,9 +1,10 @@
 """The probe: a short, instrumented, budgeted training run of a user's setup that turns what it
 observes into the facts of the catalogue (docs/design.md), then asks the engine for diagnoses.
 
-Importing this package does not import torch: `advisor.cli` imports `advisor.probing.cli` to build
-its parser, and `advisor kb` / `advisor diagnose` must start without torch. Everything heavy is
-imported on first use through `__getattr__`.
+Importing this package does not import torch (the command line's parser comes from
+`advisor.commands.probe`, which imports nothing from here at module level, and `advisor kb` /
+`advisor diagnose` must start without torch). Everything heavy is imported on first use
+through `__getattr__`.
 
 `advisor.probe(...)` (the function, in `advisor/__init__.py`) forwards to
 `advisor.probing.api.probe`.

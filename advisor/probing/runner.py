@@ -149,6 +149,7 @@ def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = No
         except KeyboardInterrupt:
             state.partial = True
             state.interrupted_in = state.phase
+            state.obs.details["interrupted_in"] = state.phase
             state.obs.note(f"Interrupted during the {state.phase} phase: this report is partial.")
         except UserCodeHung as exc:
             _hung(state, exc)

@@ -197,9 +197,11 @@ def test_fail_on(advisor, setup, facts, fail_on, code):
         ("dx.flag: true\ndx.level: high\n",
          "facts.yaml:2:1: fact 'dx.level' is number, got string 'high'"),
         ("dx.flag: {value: true, cf: 1.5}\n",
-         "facts.yaml:1:1: certainty of 'dx.flag' must be within [-1, 1], got 1.5"),
+         "facts.yaml:1:1: certainty of 'dx.flag' is 1.5: the certainty of an observation must "
+         "be in (0, 1]; to say a fact is false use its value, and leave out a fact you do not "
+         "know"),
         ("dx.flag: {value: true, cf: sure}\n",
-         "facts.yaml:1:1: certainty of 'dx.flag' must be a number within [-1, 1], got "
+         "facts.yaml:1:1: certainty of 'dx.flag' must be a number in (0, 1], got "
          "string 'sure'"),
         ("dx.flag: [true\n", "facts.yaml:2:1: YAML: "),
         ("- dx.flag\n", "facts.yaml:1:1: expected a mapping of fact names to values"),
