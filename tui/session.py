@@ -80,13 +80,10 @@ def short_label(fact: Fact, width: int = LABEL_WIDTH) -> str:
 
 
 def format_value(value: Any) -> str:
-    if value is None:
-        return "don't know"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    """An answer as the guided screen shows it: the shared formatter, "don't know" for None."""
+    from advisor.report.format import fact_value
+
+    return fact_value(value, missing="don't know")
 
 
 class NotANumber(AdvisorError):

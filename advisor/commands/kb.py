@@ -32,6 +32,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_kb_option(p)
 
 
+def progress_printer():
+    """Progress of a long load on stderr (a 20 MB rules file takes minutes): on a terminal, or
+    when ADVISOR_PROGRESS=1 asks for it (CI logs, tests); otherwise silent."""
+    import os
+
+    if not (sys.stderr.isatty() or os.environ.get("ADVISOR_PROGRESS") == "1"):
+        return None
+    seen: set[str] = set()
+
+    def show(what: str, done: int, total: int) -> None:
+        if what in seen and done not in (0, total):
+            return
+        seen.add(what)
+        print(f"advisor kb: {what} ({done}/{total})", file=sys.stderr, flush=True)
+
+    return show
+
+
 def _print_problems(problems) -> None:
     for p in problems:
         print(str(p), file=sys.stderr)
@@ -39,7 +57,7 @@ def _print_problems(problems) -> None:
 
 def _load(dirs: list[str], check_examples: bool = True) -> KnowledgeBase | None:
     try:
-        return load_kb(dirs, check_examples=check_examples)
+        return load_kb(dirs, check_examples=check_examples, progress=progress_printer())
     except KBError as exc:
         _print_problems(exc.problems)
         print(f"{len(exc.problems)} problem(s) found; fix them and run "

@@ -221,3 +221,14 @@ rules:
     strict = advisor("kb", "validate", "--strict", "kb", cwd=tmp_path)
     assert strict.returncode == 2
     assert warning in strict.stderr.splitlines()
+
+
+def test_long_loads_show_progress_when_asked(advisor, tmp_path, cli_env):
+    """Issue 8 #2: a long load says how far it got (on a terminal, or with ADVISOR_PROGRESS=1);
+    a plain redirected run stays quiet."""
+    loud = advisor("kb", "validate", cwd=tmp_path, env=cli_env(ADVISOR_PROGRESS="1"))
+    assert loud.returncode == 0, loud.stderr
+    assert "advisor kb: " in loud.stderr and "facts.yaml (0/" in loud.stderr
+    assert "checking the rule graph" in loud.stderr
+    quiet = advisor("kb", "validate", cwd=tmp_path, env=cli_env())
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -58,9 +58,16 @@ class HypothesisBars(Widget):
                 out.append("\n")
             style = SEVERITY_STYLE.get(h.severity, "")
             out.append(f"{SEVERITY_MARK.get(h.severity, '?')} ", style=style)
-            title = h.title if len(h.title) <= width - 2 else h.title[: width - 3] + "…"
-            out.append(title + "\n")
+            # wrapped at words under its mark, never cut: the title is what tells them apart
+            out.append(_wrap(h.title, width - 2, indent="  ") + "\n")
             out.append("  ")
             out.append(bar(h.certainty, width - 8), style=style)
             out.append(f" {h.certainty:4.2f}")
         return out
+
+
+def _wrap(text: str, width: int, indent: str) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(text, max(width, 8), break_long_words=True) or [""]
+    return ("\n" + indent).join(lines)
