@@ -22,7 +22,7 @@ demo: $(BIN)/advisor
 # the command line, a handful of step-bounded probes. Everything else is marked slow.
 test: $(BIN)/advisor
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 # The full suite (CI): every example end to end, the worker process, Pilot and snapshot tests
 # of the TUI, the wheel.
