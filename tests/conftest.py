@@ -70,7 +70,7 @@ def _run_advisor(*args: str, cwd: Path | None = None,
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m advisor ARGS` in a real subprocess."""
     return subprocess.run([sys.executable, "-m", "advisor", *map(str, args)], cwd=cwd or REPO,
-                          env=env or _cli_env(), capture_output=True, text=True, timeout=120)
+                          env=env or _cli_env(), capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
     dirs = kb_dirs(args)
     check_knowledge(dirs)
 
-    from advisor.probing.context import ProbeOptions
+    from advisor.probing.options import ProbeOptions
     from advisor.probing.progress import ProgressDisplay
 
     options = ProbeOptions(steps=args.steps, budget=args.budget, device=args.device,

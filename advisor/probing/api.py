@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from advisor.probing.context import ProbeOptions
+from advisor.probing.options import ProbeOptions
 from advisor.probing.setup import ProbeSetup, coerce_setup
 from advisor.report.probe import ProbeReport
 

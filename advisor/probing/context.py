@@ -13,20 +13,10 @@ from advisor.probing.batches import BatchStream, forward, to_device
 from advisor.probing.collectors.loss import TaskInfo
 from advisor.probing.device import autocast
 from advisor.probing.facts import Observations
+from advisor.probing.options import ProbeOptions
 from advisor.probing.setup import ProbeSetup, ProbeSetupError
 
-
-@dataclass
-class ProbeOptions:
-    """Knobs of a probe run (the CLI flags)."""
-
-    steps: int = 200              # training steps; the other experiments have fixed step counts
-    budget: float = 30.0          # seconds: a cap on the whole run, never a target
-    device: str | None = None
-    amp: bool = False
-    seed: int = 0
-    kb_dirs: tuple[str, ...] = ()
-    quiet: bool = False
+__all__ = ["ProbeContext", "ProbeOptions", "Structure"]
 
 
 @dataclass

@@ -16,6 +16,9 @@ SCRIPT = textwrap.dedent("""\
     import advisor, advisor.cli, advisor.kb, advisor.engine, advisor.report
     import advisor.commands.kb, advisor.commands.diagnose, advisor.commands.probe
     import advisor.commands.demo, advisor.commands.tui
+    # what `advisor probe` loads in the parent, which only supervises the worker process
+    import advisor.probing.worker, advisor.probing.api, advisor.probing.options
+    import advisor.probing.progress, advisor.report.probe
     from advisor.cli import COMMANDS, build_parser, main
     parser = build_parser()
     for argv in (["kb", "list"], ["diagnose", "f.yaml"], ["probe", "s.py", "--json", "r.json"],
