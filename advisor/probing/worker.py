@@ -441,6 +441,9 @@ def _child(argv: list[str] | None = None) -> int:
     parser.add_argument("--options", required=True)
     parser.add_argument("--watch-s", type=float, required=True)
     args = parser.parse_args(argv)
+    # Ctrl-C forwarded by the parent must interrupt the run, whatever the child inherited: a
+    # shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     channel = _Channel(args.fd)
     try:
         return _child_run(channel, args.spec, json.loads(args.options), args.watch_s)

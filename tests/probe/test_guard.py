@@ -320,8 +320,8 @@ def test_worker_interrupts_an_infinite_loop_in_forward(tmp_path):
     outcome = run_worker(misbehaving_setup(tmp_path, "loop"), budget=2.0, watch_s=10.0,
                          grace_s=BOUND_S)
     assert outcome.ending == "hung" and outcome.exit_status() == EXIT_USER_CODE
-    assert outcome.message.startswith("the setup's code did not return within 10 s during the ")
-    assert outcome.message.endswith("; the probe stopped it")
+    # the runner's watchdog or the child's backstop (both 10 s here), whichever fires first
+    assert "did not return within 10 s during the " in outcome.message
     assert outcome.partial
     assert outcome.report["observations"]["details"][HANG_DETAIL]["seconds"] == 10.0
 

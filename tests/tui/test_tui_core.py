@@ -123,7 +123,7 @@ def test_missing_and_binary_reports(tmp_path, mini_kb):
         load_report(tmp_path / "nope.json", mini_kb)
     binary = tmp_path / "b.json"
     binary.write_bytes(b"\xff\xfe\x00\x81")
-    with pytest.raises(ReportError, match="not a text file"):
+    with pytest.raises(ReportError, match="not UTF-8 text.*save the file as UTF-8"):
         load_report(binary, mini_kb)
     with pytest.raises(ReportError, match="is a directory"):
         load_report(tmp_path, mini_kb)
