@@ -14,6 +14,8 @@ Verdicts:
 
 Usage:
   python benchmarks/diagnosis_accuracy.py                 # every case
+  python benchmarks/diagnosis_accuracy.py --corpus benchmarks/corpus   # real healthy programs
+  python benchmarks/diagnosis_accuracy.py --reports DIR   # score stored reports, no probing
   python benchmarks/diagnosis_accuracy.py lr_ dead        # cases whose name contains lr_ or dead
   python benchmarks/diagnosis_accuracy.py --steps 100 --keep /tmp/reports
 """
@@ -51,6 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep each JSON report as DIR/CASE.json (to inspect the facts)")
     p.add_argument("--top", type=int, default=3, help="how many diagnoses count (default 3)")
+    p.add_argument("--corpus", type=Path, metavar="DIR",
+                   help="score the healthy real programs of DIR (e.g. benchmarks/corpus: every "
+                        "*.py there is a healthy case) instead of the manifest")
+    p.add_argument("--reports", type=Path, metavar="DIR",
+                   help="score the reports already in DIR (CASE.json) instead of probing")
     return p.parse_args(argv)
 
 
@@ -64,6 +71,25 @@ def load_manifest(path: Path) -> dict[str, dict]:
             "expect": list(entry.get("expect") or []),
             "healthy": bool(entry.get("healthy", False)),
         }
+    return cases
+
+
+def corpus_cases(folder: Path) -> dict[str, dict]:
+    """Every program of the corpus is healthy; its CORPUS dict (read without importing the
+    file) names its family, shown in the expected column."""
+    import ast
+
+    cases = {}
+    for path in sorted(folder.glob("[a-z]*.py")):
+        family = ""
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CORPUS"
+                                                    for t in node.targets):
+                try:
+                    family = str(ast.literal_eval(node.value).get("family", ""))
+                except ValueError:
+                    family = ""
+        cases[path.stem] = {"file": path, "expect": [], "healthy": True, "family": family}
     return cases
 
 
@@ -81,6 +107,8 @@ def last_line(text: str) -> str:
 
 
 def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
+    if args.reports:
+        return read_case(report_path, None, "", 0.0)
     cmd = [sys.executable, "-m", "advisor", "probe", str(case["file"]), "--json",
            str(report_path), "--quiet"]
     if args.steps:
@@ -98,9 +126,15 @@ def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
         rc = None
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         stderr = err + f"\ntimed out after {args.timeout:.0f} s"
-    elapsed = time.perf_counter() - t0
+    return read_case(report_path, rc, stderr, time.perf_counter() - t0)
+
+
+def read_case(report_path: Path, rc: int | None, stderr: str, elapsed: float) -> dict:
+    """The verdict's inputs from a written report (rc None: scored from a stored report)."""
     result = {"rc": rc, "time": elapsed, "failure": None, "diagnoses": [], "partial": None,
               "steps": None}
+    if rc is None and report_path.exists():
+        rc = 0
     if rc not in (0, 1) or not report_path.exists():
         result["failure"] = f"rc={rc}: {last_line(stderr) or 'no report written'}"
         return result
@@ -139,7 +173,8 @@ def fmt_diags(diags: list[tuple[str, str, float]], top: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cases = {n: c for n, c in load_manifest(args.manifest).items() if selected(n, args.filters)}
+    source = corpus_cases(args.corpus) if args.corpus else load_manifest(args.manifest)
+    cases = {n: c for n, c in source.items() if selected(n, args.filters)}
     if not cases:
         print("no case matches", file=sys.stderr)
         return 2
@@ -153,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     rows = []
     for name, case in cases.items():
-        report_path = (args.keep or tmpdir) / f"{name}.json"
+        report_path = (args.reports or args.keep or tmpdir) / f"{name}.json"
         result = run_case(case, args, report_path)
         v = verdict(case, result, args.top)
-        expected = "healthy" if case["healthy"] else " | ".join(case["expect"])
+        expected = (f"healthy {case.get('family', '')}".strip() if case["healthy"]
+                    else " | ".join(case["expect"]))
         if result["failure"]:
             found = result["failure"]
             found = found if len(found) <= 70 else found[:67] + "..."
