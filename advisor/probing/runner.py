@@ -50,7 +50,9 @@ from advisor.probing.watchdog import HANG_DETAIL, UserCodeHung, Watchdog
 Progress = Callable[..., None]
 PhaseEnd = Callable[[str, Observations], None]
 SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}
-SCAN_SHARE, SCAN_MAX = 0.1, 5.0
+# the data scan is bounded by samples and batches (data_scan.scan); its time cap only guards a
+# very slow dataset, and a scan it cuts says so
+SCAN_SHARE, SCAN_MIN = 0.25, 10.0
 # the probe's own intra-op threads: fixed per machine, never more than 4 (small models gain
 # nothing from more, and a loaded machine loses a lot)
 PROBE_THREADS = min(4, max(1, (os.cpu_count() or 2) // 2))
@@ -205,7 +207,7 @@ def _phases(state: RunState, progress: Progress) -> None:
     with clock.phase("data"):
         seed_everything(options.seed + 1)
         try:
-            scan = _scan(ctx, setup.train_data, min(SCAN_MAX, SCAN_SHARE * options.budget))
+            scan = _scan(ctx, setup.train_data, max(SCAN_MIN, SCAN_SHARE * options.budget))
         except ProbeSetupError:
             raise
         except (Exception, SystemExit) as exc:  # the dataset or step raised
@@ -214,7 +216,7 @@ def _phases(state: RunState, progress: Progress) -> None:
         val_scan = None
         if ctx.val is not None:
             try:
-                val_scan = _scan(ctx, ctx.val, min(SCAN_MAX / 2, SCAN_SHARE * options.budget / 2),
+                val_scan = _scan(ctx, ctx.val, max(SCAN_MIN, SCAN_SHARE * options.budget) / 2,
                                  max_samples=5000, keep=8)
                 ctx.val_batches = list(val_scan.reservoir)
             except ProbeSetupError:
@@ -239,9 +241,12 @@ def _scan(ctx: ProbeContext, data: Any, seconds: float, max_samples: int = 20000
           keep: int = 8) -> data_col.DataScan:
     stream = data if isinstance(data, BatchStream) else ctx.train
     model = ctx.fresh_model() if ctx.setup.step is not None else None
-    return data_col.scan(stream, step=ctx.setup.step, model=model, max_samples=max_samples,
-                         seconds=max(seconds, 0.5), keep=keep,
-                         rng=np.random.default_rng(ctx.options.seed))
+    result = data_col.scan(stream, step=ctx.setup.step, model=model, max_samples=max_samples,
+                           seconds=seconds, keep=keep, rng=np.random.default_rng(ctx.options.seed))
+    if not result.complete and result.seconds >= seconds and result.samples < max_samples:
+        ctx.obs.note(f"The data scan was cut short by the time budget after {result.samples} "
+                     "samples: the data facts describe those samples only (raise --budget).")
+    return result
 
 
 def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
