@@ -77,9 +77,3 @@ def autocast(device: torch.device, enabled: bool) -> Iterator[None]:
         return
     with torch.autocast(device_type=device.type, dtype=torch.float16):
         yield
-
-
-def grad_scaler(device: torch.device, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    return torch.amp.GradScaler(device.type)

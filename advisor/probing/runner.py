@@ -397,6 +397,7 @@ def _observe_training(ctx: ProbeContext, rec: training.TrainRecord) -> None:
     if rec.error is not None:
         _record_error(ctx, rec.error, "training", rec.loop.error_step)
         obs.details["runtime_error_step"] = rec.loop.error_step
+        obs.details["runtime_error_activity"] = rec.loop.error_activity
     obs.series["loss"] = [_num(v) for v in rec.losses]
     obs.series["val_loss"] = [[s, _num(v)] for s, v in rec.val_points]
     obs.series["grad_norm_global"] = [_num(v) for v in rec.global_norms]
