@@ -173,6 +173,10 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
     if x is None:
         return
     out.input_ndim = x.dim()
+    if x.layout != torch.strided:  # sparse inputs (a graph's adjacency, bag-of-words counts)
+        if x.numel() > MAX_DENSE_VALUES:
+            return  # too big to densify for statistics: the input facts stay unknown
+        x = x.to_dense()
     if not torch.is_floating_point(x):
         out.input_integer = True
         return
@@ -184,6 +188,9 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
         out.stats.setdefault(layout, FeatureStats()).add(feature_rows(x, layout))
     if t is not None and x.dim() >= 1 and len(x) == len(t):
         _knn_sample(out, x, t, rng)
+
+
+MAX_DENSE_VALUES = 20_000_000  # a sparse batch densified for the input statistics (80 MB)
 
 
 def _as_tensor(targets: Any) -> torch.Tensor | None:

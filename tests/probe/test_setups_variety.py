@@ -159,3 +159,24 @@ def test_nan_is_localised_to_the_module():
     assert report.fact("act.nonfinite_module") == "Bad"  # the root's own functional log
     assert report.details.get("nonfinite_op") == "log"
     assert "nonfinite_values" in report.ids()
+
+
+def test_sparse_input_tensors_are_measured_not_a_crash():
+    """A sparse input batch (bag-of-words counts, a graph's adjacency) crashed the probe's own
+    data scan, and the crash was reported as the user's."""
+    torch.manual_seed(0)
+
+    class SparseLinear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(20, 3)
+
+        def forward(self, x):
+            return self.fc(torch.sparse.mm(x, torch.eye(20)))
+
+    x = (torch.rand(128, 20) < 0.2).float() * torch.randn(128, 20)
+    y = (x.sum(1) > 0).long() + (x[:, 0] > 0).long()
+    batches = [(x[i:i + 16].to_sparse(), y[i:i + 16]) for i in range(0, 128, 16)]
+    report = advisor.probe(SparseLinear(), batches, nn.CrossEntropyLoss(), **QUICK)
+    assert report.fact("runtime.error") == "none", report.fact("runtime.error_message")
+    assert report.fact("data.input_max_std") is not None
