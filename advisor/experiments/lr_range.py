@@ -16,20 +16,13 @@ import numpy as np
 
 from advisor.experiments.loop import StepOutput, run_steps
 from advisor.experiments.recipe import Trainee, set_lr
-from advisor.experiments.steps import probe_step, user_step
+from advisor.experiments.steps import NoScheduler, probe_step, user_step
 from advisor.facts.lr_range import Sweep, suggest
 from advisor.probing.context import ProbeContext
 
 START_LR, END_LR = 1e-7, 10.0
 POINTS = 100
 WINDOW = 9
-
-
-class _NoScheduler:
-    """Handed to a train_step that takes `scheduler=`: the sweep sets the rate itself."""
-
-    def step(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 def lr_range_test(ctx: ProbeContext, deadline: float | None = None, points: int = POINTS,
@@ -43,8 +36,8 @@ def lr_range_test(ctx: ProbeContext, deadline: float | None = None, points: int 
     nor shape the curve; the test then reports its rates but suggests none."""
     window, q = (15, 0.0) if heavy_tailed else (WINDOW, 0.25)
     res = Sweep(window=window, quantile=q)
-    trainee = ctx.build(lr=START_LR, with_state=False)
-    trainee.scheduler = _NoScheduler() if ctx.setup.train_step is not None else None
+    trainee = ctx.build(lr=START_LR, with_state=False, scheduler=False)
+    trainee.scheduler = NoScheduler() if ctx.setup.train_step is not None else None
     if ctx.setup.train_step is None:
         trainee.scaler = None  # the probe's own step runs these tests in full precision
     lrs = np.geomspace(START_LR, END_LR, points)

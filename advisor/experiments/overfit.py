@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from advisor.experiments.loop import StepOutput, run_steps
-from advisor.experiments.steps import probe_step, user_step
+from advisor.experiments.steps import NoScheduler, probe_step, user_step
 from advisor.facts.overfit import (
     MAX_STEPS,
     PASS_RATIO,
@@ -58,8 +58,8 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
              label: str, lr: float | None = None, adam: bool = False,
              activity: Any = None) -> OverfitResult:
     res = OverfitResult(optimizer=label)
-    trainee = ctx.build(lr=lr, with_state=False, adam=adam)
-    trainee.scheduler = None
+    trainee = ctx.build(lr=lr, with_state=False, adam=adam, scheduler=False)
+    trainee.scheduler = NoScheduler() if ctx.setup.train_step is not None else None
     if ctx.setup.train_step is None:
         trainee.scaler = None  # the probe's own step runs these tests in full precision
     for m in trainee.model.modules():

@@ -72,7 +72,8 @@ class Recipe:
 
     def build(self, lr: float | None = None, with_state: bool = True,
               default_lr: float = DEFAULT_LR, amp: bool = False,
-              device: torch.device | None = None, adam: bool = False) -> Trainee:
+              device: torch.device | None = None, adam: bool = False,
+              scheduler: bool = True) -> Trainee:
         """Fresh copies for one experiment, optionally at another learning rate, without the
         optimizer's accumulated state (momentum buffers, Adam moments), or with Adam in place
         of the user's optimizer (`adam`, the overfit test's fallback)."""
@@ -90,14 +91,16 @@ class Recipe:
         model.train()
         if lr is not None:
             set_lr(opt, lr)
-        scheduler = self._call("scheduler", self.scheduler_factory, opt) \
-            if self.scheduler_factory is not None else None
+        # a scheduler changes the rate as it is built (warmup, OneCycleLR): tests that set
+        # their own rate build none
+        built = self._call("scheduler", self.scheduler_factory, opt) \
+            if scheduler and self.scheduler_factory is not None else None
         scaler = None
         if self.scaler_factory is not None:
             scaler = self._call("scaler", self.scaler_factory)
         elif amp:
             scaler = torch.amp.GradScaler((device or torch.device("cpu")).type)
-        return Trainee(model, opt, scheduler, scaler)
+        return Trainee(model, opt, built, scaler)
 
     def _call_factory(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         opt = self._call("optimizer", self.factory, model.parameters())

@@ -18,6 +18,14 @@ from advisor.experiments.recipe import Trainee
 from advisor.probing.setup import ProbeSetupError
 
 
+class NoScheduler:
+    """Handed to a train_step that takes `scheduler=` in the tests that set the rate themselves
+    (the LR range test, the overfit test): stepping it changes nothing."""
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def loss_value(loss: Any) -> float:
     """The mean of a loss as a Python float (a loss with reduction='none' is averaged)."""
     if isinstance(loss, torch.Tensor):

@@ -55,10 +55,10 @@ class ProbeContext:
         return self.recipe.fresh_model()
 
     def build(self, lr: float | None = None, with_state: bool = True,
-              adam: bool = False) -> Trainee:
+              adam: bool = False, scheduler: bool = True) -> Trainee:
         """Fresh model, optimizer, scheduler and scaler for one experiment."""
         return self.recipe.build(lr=lr, with_state=with_state, amp=self.options.amp,
-                                 device=self.device, adam=adam)
+                                 device=self.device, adam=adam, scheduler=scheduler)
 
     def loss(self, model: torch.nn.Module, batch: Any,
              amp: bool = False) -> tuple[torch.Tensor, Any, Any]:

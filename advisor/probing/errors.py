@@ -21,6 +21,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                          r"input should be between 0 and 1",
                          r"Assertion `input_val >= zero && input_val <= one`")),
     ("target_out_of_bounds", (r"Target -?\d+ is out of bounds",
+                              r"all elements of target should be between 0 and 1",
                               r"Assertion `t >= 0 && t < n_classes` failed",
                               r"Assertion `cur_target >= 0 && cur_target < n_classes`",
                               r"device-side assert triggered")),

@@ -195,7 +195,7 @@ def _phases(state: RunState, progress: Progress) -> None:
         ctx = ProbeContext(setup, options, device, recipe, obs,
                            BatchStream(setup.train_data),
                            BatchStream(setup.val_data) if setup.val_data is not None else None)
-        opt = ctx.build().optimizer
+        opt = ctx.build(scheduler=False).optimizer  # the configured rate, not the schedule's
         model_col.observe_optimizer(opt, recipe.kind == "default", obs)
         if recipe.kind == "default":
             obs.note("No optimizer was given: the probe used Adam with lr 3e-4.")

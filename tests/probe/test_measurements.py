@@ -129,6 +129,9 @@ def test_classify_real_pytorch_errors():
     assert _raise(lambda: nn.Linear(4, 3)(torch.randn(2, 5))) == "shape_mismatch"
     assert _raise(lambda: F.binary_cross_entropy(torch.randn(4) * 5, torch.rand(4))) \
         == "bce_input_range"
+    # BCELoss with targets outside [0, 1]: PyTorch's own message, a label problem
+    assert _raise(lambda: F.binary_cross_entropy(torch.full((4,), 0.5), torch.full((4,), 2.0))) \
+        == "target_out_of_bounds"
     bn = nn.BatchNorm1d(3)
     assert _raise(lambda: bn(torch.randn(1, 3))) == "batchnorm_single_sample"
     assert _raise(lambda: nn.Linear(4, 3)(torch.randn(2, 4, dtype=torch.float64))) \

@@ -215,3 +215,33 @@ def test_a_model_that_cannot_be_copied_for_another_reason_says_why():
     setup["model"].lock = threading.Lock()
     with pytest.raises(ProbeSetupError, match="cannot be deep-copied"):
         advisor.probe(**setup, **FAST)
+
+
+def test_a_warmup_scheduler_does_not_slow_the_overfit_test():
+    """A scheduler rewrites the rate when it is built (warmup, OneCycleLR): the overfit test,
+    which runs without the schedule, must use the optimizer's own rate, not the warmup's
+    first, tiny one (found on a nanoGPT port: 1e-3/101)."""
+    def warmup(opt):
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: (step + 1) / 101)
+
+    report = advisor.probe(**small_setup(scheduler=warmup), **FAST)
+    assert report.fact("runtime.error") == "none"
+    assert report.details["overfit"]["optimizer"] == "user"
+    assert report.fact("overfit.passed") is True
+
+
+def test_a_schedule_that_ends_at_zero_is_not_untrained_and_the_configured_rate_is_reported():
+    """A cosine schedule reaching 0 at the end of the run left every parameter 'untrained'
+    (the rate was read after the run), and OneCycleLR's first rate was reported as optim.lr."""
+    def cosine(opt):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=FAST["steps"])
+
+    report = advisor.probe(**small_setup(scheduler=cosine), **FAST)
+    assert report.fact("wiring.untrained_params") == 0
+    assert "untrained_parameters" not in report.ids()
+
+    def one_cycle(opt):
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=1000)
+
+    report = advisor.probe(**small_setup(scheduler=one_cycle), **FAST)
+    assert report.fact("optim.lr") == 1e-3

@@ -26,16 +26,28 @@ def observe_wiring(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     no_grad = [rec.names[i] for i in range(len(rec.names)) if i not in rec.ever_grad]
     obs.set("wiring.params_without_grad", len(no_grad))
     held = {id(p) for g in opt.param_groups for p in g["params"]}
-    zero_lr = {id(p) for g in opt.param_groups for p in g["params"] if _lr(g) == 0.0}
+    zero_lr = _zero_rate_params(ctx)
     untrained = []
     for name, p in named:
-        if (not p.requires_grad or id(p) not in held or id(p) in zero_lr
+        if (not p.requires_grad or id(p) not in held or name in zero_lr
                 or (name in tracked and name in no_grad)):
             untrained.append(name)
     obs.set("wiring.untrained_params", len(untrained))
     obs.details["untrained_params"] = untrained[:50]
     obs.details["params_without_grad"] = no_grad[:50]
     obs.details["frozen_params"] = [n for n, p in named if not p.requires_grad][:50]
+
+
+def _zero_rate_params(ctx: ProbeContext) -> set[str]:
+    """Names of the parameters in an optimizer group whose rate is 0 as configured.
+
+    Read from a fresh copy built without the scheduler: a schedule that ends at 0 (cosine to
+    zero at the end of the run) trained the parameters before, and a warmup starts at a small
+    rate that is not the configured one."""
+    fresh = ctx.build(scheduler=False)
+    names = {id(p): n for n, p in fresh.model.named_parameters()}
+    return {names[id(p)] for g in fresh.optimizer.param_groups for p in g["params"]
+            if _lr(g) == 0.0 and id(p) in names}
 
 
 def _lr(group: dict[str, Any]) -> float:
