@@ -15,8 +15,10 @@ Deliberate differences:
 - The original draws the data with unseeded numpy; here it is seeded. Its per-task noise is a
   single scalar draw (eps = np.random.normal(0, 0.01), a constant offset); kept as such.
 - The 1000-sample validation split is handed over as validation data (the test split is unused).
-- The batch is (x, targets) with targets = [label, value] per sample; the model returns the two
-  heads' outputs as a tuple; `loss_fn` takes both and `train_step` is the notebook's step.
+- Batches are triples (x, y1, y2) as the notebook's random_mini_batches yields them (through a
+  shuffled DataLoader over a TensorDataset instead of the notebook's own minibatch function);
+  the model returns the two heads' outputs as a tuple; `step` pairs them with the two targets,
+  `loss_fn` takes both pairs, and `train_step` is the notebook's step.
 """
 
 import numpy as np
@@ -65,16 +67,21 @@ REGRESSION_LOSS = nn.MSELoss()
 
 def multitask_loss(outputs, targets):
     """Weighted sum of the two task losses: classification logit vs label, value vs target."""
-    logit, value = outputs
-    l1 = CLASSIFICATION_LOSS(logit, targets[:, 0:1])
-    l2 = REGRESSION_LOSS(value, targets[:, 1:2])
+    (logit, value), (label, target) = outputs, targets
+    l1 = CLASSIFICATION_LOSS(logit, label)
+    l2 = REGRESSION_LOSS(value, target)
     return TASK_WEIGHTS[0] * l1 + TASK_WEIGHTS[1] * l2
+
+
+def step(model, batch):
+    """((logit, value), (label, target)) for a batch (x, y1, y2)."""
+    x, y1, y2 = batch
+    return model(x), (y1, y2)
 
 
 def train_step(model, batch, optimizer):
     """The notebook's step: both heads, both losses, their average, one backward."""
-    x, targets = batch
-    loss = multitask_loss(model(x), targets)
+    loss = multitask_loss(*step(model, batch))
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -95,11 +102,12 @@ def _correlated_tasks(seed: int = 0):
     y1 = x @ w1 + np.sin(x @ w1) + eps1
     y2 = x @ w2 + np.sin(x @ w2) + eps2
     split = rng.permutation(N)
-    targets = np.stack([(y1 > 0).astype(np.float32), y2], axis=1)
     x_t = torch.tensor(x, dtype=torch.float32)
-    t_t = torch.tensor(targets, dtype=torch.float32)
+    labels = torch.tensor(y1 > 0, dtype=torch.float32).view(-1, 1)
+    values = torch.tensor(y2, dtype=torch.float32).view(-1, 1)
     train, val = split[:8000], split[8000:9000]
-    return TensorDataset(x_t[train], t_t[train]), TensorDataset(x_t[val], t_t[val])
+    return (TensorDataset(x_t[train], labels[train], values[train]),
+            TensorDataset(x_t[val], labels[val], values[val]))
 
 
 def setup():
@@ -113,5 +121,6 @@ def setup():
         "val_data": DataLoader(val, batch_size=100),
         "loss_fn": multitask_loss,
         "optimizer": torch.optim.Adam(model.parameters(), lr=0.001),
+        "step": step,
         "train_step": train_step,
     }

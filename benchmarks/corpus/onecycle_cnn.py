@@ -13,7 +13,7 @@ OneCycleLR(max_lr=4e-3, pct_start=0.2, anneal_strategy='linear', three_phase=Fal
 div_factor=100, final_div_factor default) over 24 epochs, stepped per batch.
 
 Deliberate differences:
-- Width: 8-16-32-64 channels instead of 64-128-256-512, and batch size 64 instead of 512,
+- Width: 8-16-32-64 channels instead of 64-128-256-512, and batch size 32 instead of 512,
   so that the probe runs in seconds on a CPU.
 - Data: CIFAR-10 is a download, so the 32x32 colour images are scikit-learn's bundled digits
   upsampled bilinearly to 32x32 and tiled to 3 channels with a per-image random colour gain
@@ -37,11 +37,11 @@ CORPUS = {
     "task": "multiclass",
     "notes": "PageNet (cifar10-fast ResNet) at 1/8 width, Adam 1e-3 + OneCycleLR(max_lr 4e-3, "
              "pct_start 0.2, linear, two-phase, div_factor 100) over 24 epochs stepped per batch; "
-             "batch 64 instead of 512; digits upsampled to 32x32x3 instead of CIFAR-10.",
+             "batch 32 instead of 512; digits upsampled to 32x32x3 instead of CIFAR-10.",
 }
 
 EPOCHS = 24
-BATCH_SIZE = 64
+BATCH_SIZE = 32
 WIDTHS = (8, 16, 32, 64)
 
 
