@@ -16,7 +16,8 @@ Deliberate differences from the original:
   the factory builds StepLR(step_size=938, gamma=0.7): the same decay per optimizer step (a
   decay per digits epoch of 22 steps would cut the total learning 40-fold). In a probe run of
   a few hundred steps the rate therefore stays at 1.0.
-- Epochs: the probe decides how many steps run (the original trains 14 epochs).
+- Epochs: the probe decides how many steps run (the cited file defaults to 3 epochs, its help
+  text and upstream say 14).
 """
 
 import numpy as np
