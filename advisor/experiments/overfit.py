@@ -28,6 +28,7 @@ from advisor.facts.overfit import (
 from advisor.probing.batches import first_tensor, leading_size, slice_batch
 from advisor.probing.collectors.loss import TaskInfo
 from advisor.probing.context import ProbeContext
+from advisor.probing.errors import error_message
 
 DROPOUTS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
             torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
@@ -84,7 +85,7 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
     loop = run_steps(trainee, _repeat(batch), max_steps, step_fn, deadline=deadline,
                      after_step=after, activity=activity)
     if loop.error is not None:
-        res.failed = True
+        res.failed, res.error = True, error_message(loop.error, limit=200)
         return res
     if loop.stopped == "nonfinite":
         res.losses.append(loop.losses[-1])

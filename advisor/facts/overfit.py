@@ -31,6 +31,7 @@ class OverfitResult:
     losses: list[float] = field(default_factory=list)
     conclusive: bool = True
     failed: bool = False   # the user's code raised: reported by the training run
+    error: str | None = None
 
 
 def stalled(losses: list[float], window: int = STALL_WINDOW) -> bool:
@@ -87,7 +88,13 @@ def fallback_rate(optim_kind: str | None, user_lr: float | None,
 
 def judge_overfit(res: OverfitResult) -> Judgement:
     j = Judgement()
-    if res.failed or not res.losses:
+    if res.failed:
+        j.notes.append("The small-batch overfit test could not run on a slice of one batch ("
+                       f"{res.error or 'the step raised'}); it gives no verdict. A batch whose "
+                       "first dimension is not the samples (sequence-major batches, a whole "
+                       "graph) cannot be sliced this way.")
+        return j
+    if not res.losses:
         return j
     j.details["overfit"] = {"optimizer": res.optimizer, "accuracy": res.accuracy,
                             "steps": len(res.losses), "conclusive": res.conclusive,

@@ -93,3 +93,12 @@ def test_the_judgements_import_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_an_overfit_test_that_could_not_run_says_so():
+    """It was silent (no fact, no note) when slicing a sequence-major batch broke the step."""
+    from advisor.facts.overfit import judge_overfit
+
+    j = judge_overfit(OverfitResult(failed=True, error="RuntimeError: shape mismatch"))
+    assert not j.facts
+    assert any("could not run" in n and "shape mismatch" in n for n in j.notes)
