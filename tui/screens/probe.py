@@ -26,6 +26,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline
 
+from advisor.report import format as fmt
+
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp
 
@@ -154,7 +156,7 @@ class ProbeScreen(Screen):
             first, last = losses[0], losses[-1]
             steps = f" (step {event.step}/{event.total})" if event.total else ""
             self.query_one("#probe-loss-label", Plain).update(
-                Text(f"loss {first:.4g} → {last:.4g}{steps}", style="dim"))
+                Text(f"loss {fmt.number(first)} → {fmt.number(last)}{steps}", style="dim"))
 
     def on_probe_screen_finished(self, message: Finished) -> None:
         status = self.query_one("#probe-status", Plain)
