@@ -19,7 +19,14 @@ from advisor.experiments.loop import LoopRecord, StepFn, StepOutput, run_steps
 from advisor.experiments.recipe import Trainee
 from advisor.experiments.steps import probe_step, user_step
 from advisor.facts.training import TrainingMeasurements, first_last
-from advisor.instruments import ActivationStats, GradientNorms, StepClock, StepTimer, UpdateRatios
+from advisor.instruments import (
+    ActivationStats,
+    ClippingDetector,
+    GradientNorms,
+    StepClock,
+    StepTimer,
+    UpdateRatios,
+)
 from advisor.probing.context import ProbeContext
 
 Progress = Callable[..., None]
@@ -44,6 +51,8 @@ class TrainRecord:
     global_norms: list[float] = field(default_factory=list)
     train_loss_eval: float | None = None
     batch_noise: float | None = None
+    clipped_steps: int = 0            # sampled steps whose gradients shrank before the update
+    clip_checked_steps: int = 0
 
     @property
     def losses(self) -> list[float]:
@@ -108,7 +117,8 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     grads = GradientNorms(clock, on_nonfinite=keep_weights if trainee.scaler is None else None)
     updates, acts = UpdateRatios(clock), ActivationStats(clock, layouts, skip)
     timer = StepTimer(clock, ctx.device)
-    instruments = [grads, updates, acts, timer]
+    clipping = ClippingDetector(clock, trainee.scaler.get_scale if trainee.scaler else None)
+    instruments = [grads, updates, acts, timer, clipping]
     for instrument in instruments:
         instrument.attach(trainee.model, trainee.optimizer)
     handles = _announce_forward(trainee.model, clock, activity) if activity else []
@@ -135,7 +145,9 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
         for instrument in instruments:
             instrument.detach()
     try:
-        return _finish(ctx, trainee, loop, grads, updates, acts, timer, val_points, saved)
+        rec = _finish(ctx, trainee, loop, grads, updates, acts, timer, val_points, saved)
+        rec.clipped_steps, rec.clip_checked_steps = clipping.clipped, clipping.checked
+        return rec
     finally:
         for handle in handles:
             handle.remove()
@@ -222,7 +234,8 @@ def measurements(rec: TrainRecord, ctx: ProbeContext, initial_loss: float | None
         update_ratios=list(rec.update_ratios),
         dead_fraction_per_site=dead_fractions(rec.activity),
         worst_saturation_per_step=[max(s.values()) for _, s in rec.saturation if s],
-        step_seconds=list(rec.step_seconds))
+        step_seconds=list(rec.step_seconds), clipped_steps=rec.clipped_steps,
+        clip_checked_steps=rec.clip_checked_steps)
 
 
 def dead_fractions(activity: list[tuple[int, dict[int, torch.Tensor]]]) -> dict[str, float]:

@@ -40,6 +40,8 @@ class TrainingMeasurements:
     dead_fraction_per_site: dict[str, float] = field(default_factory=dict)
     worst_saturation_per_step: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    clipped_steps: int = 0
+    clip_checked_steps: int = 0
 
 
 def judge_training(m: TrainingMeasurements) -> Judgement:
@@ -48,6 +50,9 @@ def judge_training(m: TrainingMeasurements) -> Judgement:
     j.merge(judge_loss(m)).merge(judge_gradients(m)).merge(judge_activations(m))
     if m.step_seconds:
         j.facts["perf.step_ms"] = 1000 * float(np.median(m.step_seconds))
+    if m.clipped_steps:  # seen clipping; never "false": a max_norm that never triggered hides
+        j.facts["training.gradient_clipping"] = True
+        j.details["clipped_steps"] = f"{m.clipped_steps} of {m.clip_checked_steps} sampled"
     if m.capped:
         j.details["training_capped"] = True
         j.notes.append(

@@ -11,10 +11,11 @@ What the records mean is judged elsewhere: `advisor.facts` turns them into facts
 
 from advisor.instruments.activations import ActivationStats
 from advisor.instruments.base import Instrument, StepClock
+from advisor.instruments.clipping import ClippingDetector
 from advisor.instruments.gradients import GradientNorms
 from advisor.instruments.nonfinite import NonfiniteOrigin
 from advisor.instruments.timing import StepTimer
 from advisor.instruments.updates import UpdateRatios
 
-__all__ = ["ActivationStats", "GradientNorms", "Instrument", "NonfiniteOrigin", "StepClock",
-           "StepTimer", "UpdateRatios"]
+__all__ = ["ActivationStats", "ClippingDetector", "GradientNorms", "Instrument",
+           "NonfiniteOrigin", "StepClock", "StepTimer", "UpdateRatios"]

@@ -73,7 +73,10 @@ class Instrument:
 
 
 def step_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The closure passed to `optimizer.step(closure)` (LBFGS and friends), if any."""
-    if args:
-        return args[0]
+    """The closure passed to `optimizer.step(closure)` (LBFGS and friends), if any.
+
+    A step hook receives the step's own arguments with the optimizer first (`args[0]` is
+    `self`), so the closure is the second positional argument or the `closure` keyword."""
+    if len(args) > 1:
+        return args[1]
     return kwargs.get("closure")

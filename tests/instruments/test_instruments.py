@@ -8,6 +8,7 @@ from torch import nn
 
 from advisor.instruments import (
     ActivationStats,
+    ClippingDetector,
     GradientNorms,
     NonfiniteOrigin,
     StepClock,
@@ -109,3 +110,35 @@ def test_nonfinite_origin_names_the_innermost_module():
         model(torch.zeros(3, 2))
     origin.detach()
     assert origin.module == "1"
+
+
+def test_gradients_are_read_before_the_update_so_a_nan_keeps_its_weights():
+    """The step hooks receive the optimizer as args[0]: taking it for a closure moved every
+    measurement after the update, and the weights that produced a NaN gradient were lost."""
+    model, x, y = model_and_data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    clock = StepClock.for_steps(2)
+    kept = []
+    grads = GradientNorms(clock, on_nonfinite=kept.append).attach(model, opt)
+    clock.begin(0)
+    opt.zero_grad()
+    (nn.functional.cross_entropy(model(x), y) * float("nan")).backward()
+    opt.step()
+    grads.detach()
+    assert kept == [0]
+
+
+def test_clipping_is_seen_between_backward_and_the_update():
+    model, x, y = model_and_data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    clock = StepClock(planned=8, cadence=1)
+    detector = ClippingDetector(clock).attach(model, opt)
+    for step in range(4):
+        clock.begin(step)
+        opt.zero_grad()
+        (nn.functional.cross_entropy(model(x), y) * 100).backward()
+        if step >= 2:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        opt.step()
+    detector.detach()
+    assert (detector.checked, detector.clipped) == (4, 2)

@@ -245,3 +245,19 @@ def test_a_schedule_that_ends_at_zero_is_not_untrained_and_the_configured_rate_i
 
     report = advisor.probe(**small_setup(scheduler=one_cycle), **FAST)
     assert report.fact("optim.lr") == 1e-3
+
+
+def test_clipping_in_the_users_step_is_measured():
+    def clipped_step(model, batch, optimizer):
+        x, y = batch
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1e-3)  # always triggers
+        optimizer.step()
+        return loss
+
+    report = advisor.probe(**small_setup(train_step=clipped_step), **FAST)
+    assert report.fact("training.gradient_clipping") is True
+    plain = advisor.probe(**small_setup(), **FAST)
+    assert plain.fact("training.gradient_clipping") is None  # never measured false
