@@ -86,6 +86,8 @@ class DataRecord:
     input_hashes: dict[int, set] = field(default_factory=dict)
     sampler: str | None = None              # module.qualname of the loader's index sampler
     sampler_shuffle: bool | None = None     # the sampler's own `shuffle` flag, if it has one
+    next_token_matches: int = 0             # token positions whose target is the next input
+    next_token_positions: int = 0
 
     def all_targets(self) -> np.ndarray | None:
         """Every target seen, concatenated (per-sample rows flattened); the first batch's when

@@ -58,6 +58,8 @@ class DataScan:
     stats: dict[str, FeatureStats] = field(default_factory=dict)  # layout -> stats
     input_ndim: int | None = None
     input_integer: bool = False
+    next_token_matches: int = 0     # token positions whose target is the next input token
+    next_token_positions: int = 0
     input_nonfinite: bool = False
     knn_x: list[np.ndarray] = field(default_factory=list)
     knn_y: list[np.ndarray] = field(default_factory=list)
@@ -89,7 +91,8 @@ class DataScan:
             stats=self.stats, input_ndim=self.input_ndim, input_integer=self.input_integer,
             input_nonfinite=self.input_nonfinite, knn_x=self.knn_x, knn_y=self.knn_y,
             knn_seen=self.knn_seen, input_hashes=self.hashes, sampler=self.sampler,
-            sampler_shuffle=self.sampler_shuffle)
+            sampler_shuffle=self.sampler_shuffle, next_token_matches=self.next_token_matches,
+            next_token_positions=self.next_token_positions)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -179,6 +182,10 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
         x = x.to_dense()
     if not torch.is_floating_point(x):
         out.input_integer = True
+        if t is not None:
+            matches, positions = next_token_agreement(x, t)
+            out.next_token_matches += matches
+            out.next_token_positions += positions
         return
     if not bool(torch.isfinite(x).all()):
         out.input_nonfinite = True
@@ -188,6 +195,25 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
         out.stats.setdefault(layout, FeatureStats()).add(feature_rows(x, layout))
     if t is not None and x.dim() >= 1 and len(x) == len(t):
         _knn_sample(out, x, t, rng)
+
+
+def next_token_agreement(x: torch.Tensor, t: torch.Tensor) -> tuple[int, int]:
+    """(positions whose target equals the next input token, positions compared) for integer
+    token inputs of shape (batch, seq) or (seq, batch): a language model's targets are its
+    inputs shifted by one step, in either layout (targets may come flattened)."""
+    if x.dim() != 2 or x.is_floating_point() or t.is_floating_point() \
+            or t.numel() != x.numel() or x.shape[0] < 2 \
+            or x.shape[1] < 2:
+        return 0, 0
+    y = t.reshape(x.shape)
+    best = (0, 1)
+    for dim in (0, 1):
+        ahead = x.narrow(dim, 1, x.shape[dim] - 1)
+        now = y.narrow(dim, 0, x.shape[dim] - 1)
+        found = (int((ahead == now).sum()), ahead.numel())
+        if found[0] * best[1] > best[0] * found[1]:  # the layout that agrees best
+            best = found
+    return best if best[0] else (0, best[1] if best[1] > 1 else x.numel())
 
 
 MAX_DENSE_VALUES = 20_000_000  # a sparse batch densified for the input statistics (80 MB)

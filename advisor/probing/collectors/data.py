@@ -14,6 +14,7 @@ from advisor.facts.labels import judge_classes, judge_regression_targets, labels
 from advisor.facts.order import judge_order
 from advisor.facts.records import FeatureStats
 from advisor.facts.sampling import judge_shuffling
+from advisor.facts.sequence import judge_next_token
 from advisor.facts.shift import judge_val_shift
 from advisor.facts.task import TaskInfo
 from advisor.probing.data_scan import DataScan, dataset_targets, feature_rows, scan
@@ -31,7 +32,8 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
     apply_judgement(obs, judge_sample_counts(record, param_count)
                     .merge(judge_shuffling(record.sampler, record.sampler_shuffle,
                                            record.complete and record.batches < 2))
-                    .merge(judge_inputs(record, input_layout)))
+                    .merge(judge_inputs(record, input_layout))
+                    .merge(judge_next_token(record)))
     targets = record.all_targets()
     if targets is None:
         return
