@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from advisor.engine.evaluate import Trace, trace
@@ -51,45 +50,3 @@ def evidence(explanation: Explanation) -> list[dict[str, Any]]:
 
     walk(explanation)
     return list(found.values())
-
-
-def _cf(x: float | None) -> str:
-    return "unknown" if x is None else f"{x:+.2f}"
-
-
-WIDTH = 80
-
-
-def _fit(line: str) -> list[str]:
-    """A line wrapped to 80 columns, continued four columns further in; ids are never split."""
-    if len(line) <= WIDTH:
-        return [line]
-    indent = line[: len(line) - len(line.lstrip())]
-    return textwrap.wrap(line.strip(), WIDTH, initial_indent=indent,
-                         subsequent_indent=indent + "    ", break_long_words=False,
-                         break_on_hyphens=False)
-
-
-def explanation_text(expl: Explanation, indent: str = "") -> str:
-    """A tree a person can read in an 80-column terminal."""
-    lines = _fit(f"{indent}{expl.conclusion}: certainty {expl.certainty:.2f}")
-    for f in expl.firings:
-        lines += _fit(f"{indent}  <- rule {f.rule.id} (rule cf {f.rule.cf:+.2f}) "
-                      f"premise {f.premise:.2f} => {f.contribution:+.2f}")
-        lines += _trace_lines(f.trace, indent + "     ")
-    for sub in expl.supports.values():
-        lines.append(f"{indent}  where")
-        lines.append(explanation_text(sub, indent + "    "))
-    return "\n".join(lines)
-
-
-def _trace_lines(node: Trace, indent: str) -> list[str]:
-    if node.kind == "fact":
-        value = "unknown" if node.value is None else node.value
-        return _fit(f"{indent}{node.label}  [observed {value}; {_cf(node.certainty)}]")
-    if node.kind == "rule":
-        return _fit(f"{indent}conclusion {node.label}  [{_cf(node.certainty)}]")
-    lines = [f"{indent}{node.kind}  [{_cf(node.certainty)}]"]
-    for child in node.children:
-        lines += _trace_lines(child, indent + "  ")
-    return lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from advisor.report import format as fmt
+import advisor.report.format as fmt
 from advisor.report.svg import line_plot
 from advisor.report.text import NOTHING_FIRED, headline
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.report import format as fmt
+import advisor.report.format as fmt
 from advisor.report.diagnosis import Diagnosis
 from advisor.report.text import headline, how_lines
 

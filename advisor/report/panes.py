@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import advisor.report.format as fmt
 from advisor.kb.display import paragraphs
-from advisor.report import format as fmt
 from advisor.report.diagnosis import Diagnosis, Finding, How, TraceNode
 
 Segment = tuple[str, str]

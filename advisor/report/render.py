@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from advisor.report import markdown, text
 from advisor.report.diagnosis import Diagnosis, as_diagnosis
+from advisor.report.markdown import render_markdown as _markdown
+from advisor.report.text import render_text as _text
 
 REPORT_SCHEMA = "advisor-diagnosis/1"
 
@@ -24,11 +25,11 @@ def render_json(source: Any, **extra: Any) -> str:
 
 
 def render_text(source: Any, explain: bool = False, title: str = "Diagnosis") -> str:
-    return text.render_text(as_diagnosis(source), explain, title)
+    return _text(as_diagnosis(source), explain, title)
 
 
 def render_markdown(source: Any, title: str = "Diagnosis") -> str:
-    return markdown.render_markdown(as_diagnosis(source), title)
+    return _markdown(as_diagnosis(source), title)
 
 
 __all__ = ["REPORT_SCHEMA", "Diagnosis", "diagnosis_document", "render_json", "render_markdown",

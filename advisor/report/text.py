@@ -6,8 +6,9 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+import advisor.report.format as fmt
+from advisor.engine.result import fit_line
 from advisor.kb.display import paragraphs
-from advisor.report import format as fmt
 from advisor.report.diagnosis import Diagnosis, Finding, How, TraceNode
 
 if TYPE_CHECKING:
@@ -99,16 +100,6 @@ def render_text(diagnosis: Diagnosis, explain: bool = False, title: str = "Diagn
 
 
 # ----------------------------------------------------------------------------- how it was concluded
-def _fit(line: str) -> list[str]:
-    """A line wrapped to 80 columns, continued four columns further in; ids are never split."""
-    if len(line) <= WIDTH:
-        return [line]
-    indent = line[: len(line) - len(line.lstrip())]
-    return textwrap.wrap(line.strip(), WIDTH, initial_indent=indent,
-                         subsequent_indent=indent + "    ", break_long_words=False,
-                         break_on_hyphens=False)
-
-
 def trace_label(node: TraceNode) -> str:
     """What one premise node tested, as the text and the TUI show it."""
     if node.kind == "fact":
@@ -121,9 +112,9 @@ def trace_label(node: TraceNode) -> str:
 
 def how_lines(how: How, indent: str = "") -> list[str]:
     """The explanation tree, readable in an 80-column terminal."""
-    lines = _fit(f"{indent}{how.conclusion}: certainty {fmt.certainty(how.certainty)}")
+    lines = fit_line(f"{indent}{how.conclusion}: certainty {fmt.certainty(how.certainty)}")
     for f in how.firings:
-        lines += _fit(f"{indent}  <- rule {f.rule} (rule cf {fmt.signed_certainty(f.rule_cf)}) "
+        lines += fit_line(f"{indent}  <- rule {f.rule} (rule cf {fmt.signed_certainty(f.rule_cf)}) "
                       f"premise {fmt.certainty(f.premise)} => "
                       f"{fmt.signed_certainty(f.contribution)}")
         lines += _trace_lines(f.trace, indent + "     ")
@@ -135,7 +126,7 @@ def how_lines(how: How, indent: str = "") -> list[str]:
 
 def _trace_lines(node: TraceNode, indent: str) -> list[str]:
     if node.kind in ("fact", "rule"):
-        return _fit(indent + trace_label(node))
+        return fit_line(indent + trace_label(node))
     lines = [indent + trace_label(node)]
     for child in node.children:
         lines += _trace_lines(child, indent + "  ")
