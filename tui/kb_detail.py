@@ -2,18 +2,14 @@
 
 The sections and their order are those of `advisor kb show` (`advisor.kb.display`), but each
 paragraph stays one unbroken line: the browser's pane is narrower than the 78 columns the
-command line wraps at, and the YAML line breaks of explanations are only the author's. Empty
-string values in conditions are shown quoted (`!= ""`), not as nothing after the operator.
+command line wraps at, and the YAML line breaks of explanations are only the author's.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from advisor.tui.widgets.reflowed import Block
 
-from advisor.engine.evaluate import describe_test
-from advisor.kb.display import paragraphs
+from advisor.kb.display import describe_test, paragraphs
 from advisor.kb.model import (
     AllOf,
     AnyOf,
@@ -27,18 +23,10 @@ from advisor.kb.model import (
     walk,
 )
 
-EMPTY = '""'
-
-
-def describe(test: FactTest) -> str:
-    """A fact test as `advisor kb show` writes it, with an empty string visible as `""`."""
-    shown = tuple((op, EMPTY if ref == "" else ref) for op, ref in test.comparisons)
-    return describe_test(replace(test, comparisons=shown))
-
 
 def condition_blocks(cond: Condition, indent: int = 2) -> list[Block]:
     if isinstance(cond, FactTest):
-        return [Block(describe(cond), indent, indent + 4)]
+        return [Block(describe_test(cond), indent, indent + 4)]
     if isinstance(cond, (AllOf, AnyOf)):
         head = "all of:" if isinstance(cond, AllOf) else "any of:"
         return [Block(head, indent)] + [b for part in cond.parts
