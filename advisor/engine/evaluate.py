@@ -122,6 +122,17 @@ class Trace:
     children: list[Trace] = field(default_factory=list)
     ref: str = ""  # the fact name or the rule id this node tested
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The node back from `to_dict`'s output (a stored report); missing parts are empty."""
+        cf = data.get("certainty")
+        return cls(str(data.get("label", "")),
+                   float(cf) if isinstance(cf, (int, float)) and not isinstance(cf, bool)
+                   else None,
+                   str(data.get("kind", "")), data.get("value"),
+                   [cls.from_dict(c) for c in data.get("children") or [] if isinstance(c, dict)],
+                   str(data.get("fact") or data.get("rule") or ""))
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "label": self.label,
                                 "certainty": _round(self.certainty)}

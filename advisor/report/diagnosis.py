@@ -2,7 +2,8 @@
 
 A `Diagnosis` is built either from the engine's result (`from_result`) or from a stored report
 (`from_dict`, the `diagnoses` list of a JSON report), so a report read back from disk renders
-exactly like a fresh one, and no renderer needs the engine or the knowledge base. It holds only
+exactly like a fresh one, and no renderer needs to run the engine or load the knowledge base
+(the premise trees are the engine's own plain `Trace` nodes). It holds only
 JSON-able values; `to_dict` gives the document `advisor diagnose --format json` writes.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from advisor.engine.evaluate import Trace
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -21,43 +24,6 @@ def _float(value: Any, default: float = 0.0) -> float:
 
 
 @dataclass
-class TraceNode:
-    """One node of a premise's evaluation: a fact test, a rule reference, or all/any/not."""
-
-    kind: str  # fact | rule | all | any | not
-    label: str
-    certainty: float | None
-    value: Any = None
-    ref: str = ""  # the fact name or rule id tested
-    children: list[TraceNode] = field(default_factory=list)
-
-    @classmethod
-    def from_engine(cls, trace: Any) -> TraceNode:
-        return cls(trace.kind, trace.label, trace.certainty, trace.value, trace.ref,
-                   [cls.from_engine(c) for c in trace.children])
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TraceNode:
-        cf = data.get("certainty")
-        return cls(str(data.get("kind", "")), str(data.get("label", "")),
-                   None if cf is None else _float(cf), data.get("value"),
-                   str(data.get("fact") or data.get("rule") or ""),
-                   [cls.from_dict(c) for c in data.get("children") or [] if isinstance(c, dict)])
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "label": self.label,
-                                "certainty": _round(self.certainty)}
-        if self.kind == "fact":
-            data["fact"] = self.ref
-            data["value"] = self.value
-        if self.kind == "rule":
-            data["rule"] = self.ref
-        if self.children:
-            data["children"] = [c.to_dict() for c in self.children]
-        return data
-
-
-@dataclass
 class Firing:
     """One rule that fired for a conclusion: its premise's certainty and its contribution."""
 
@@ -66,7 +32,7 @@ class Firing:
     rule_cf: float
     premise: float
     contribution: float
-    trace: TraceNode
+    trace: Trace
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "title": self.title, "rule_cf": self.rule_cf,
@@ -86,7 +52,7 @@ class How:
     @classmethod
     def from_engine(cls, expl: Any) -> How:
         firings = [Firing(f.rule.id, f.rule.title, f.rule.cf, f.premise, f.contribution,
-                          TraceNode.from_engine(f.trace)) for f in expl.firings]
+                          f.trace) for f in expl.firings]
         return cls(expl.conclusion, expl.certainty, firings,
                    {k: cls.from_engine(v) for k, v in expl.supports.items()})
 
@@ -95,7 +61,7 @@ class How:
         firings = [Firing(str(f.get("rule", "")), str(f.get("title", "")),
                           _float(f.get("rule_cf")), _float(f.get("premise_certainty")),
                           _float(f.get("contribution")),
-                          TraceNode.from_dict(f.get("premise") or {}))
+                          Trace.from_dict(f.get("premise") or {}))
                    for f in data.get("firings") or [] if isinstance(f, dict)]
         supports = {str(k): cls.from_dict(v) for k, v in (data.get("supports") or {}).items()
                     if isinstance(v, dict)}
@@ -218,7 +184,3 @@ class Diagnosis:
 def as_diagnosis(source: Any) -> Diagnosis:
     """A Diagnosis from a Diagnosis (unchanged) or from the engine's DiagnosisResult."""
     return source if isinstance(source, Diagnosis) else Diagnosis.from_result(source)
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)

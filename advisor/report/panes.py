@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import advisor.report.format as fmt
+from advisor.engine.evaluate import Trace
 from advisor.kb.display import paragraphs
-from advisor.report.diagnosis import Diagnosis, Finding, How, TraceNode
+from advisor.report.diagnosis import Diagnosis, Finding, How
 
 Segment = tuple[str, str]
 
@@ -117,7 +118,7 @@ def _add_how(node: Outline, how: How) -> None:
         node.children.append(where)
 
 
-def _trace(t: TraceNode) -> Outline:
+def _trace(t: Trace) -> Outline:
     cf = f" [{fmt.signed_certainty(t.certainty)}]"
     if t.kind == "fact":
         return Outline([(t.label, "body"), (f"  observed {fmt.fact_value(t.value)}", "dim"),

@@ -7,9 +7,10 @@ import textwrap
 from typing import TYPE_CHECKING
 
 import advisor.report.format as fmt
+from advisor.engine.evaluate import Trace
 from advisor.engine.result import fit_line
 from advisor.kb.display import paragraphs
-from advisor.report.diagnosis import Diagnosis, Finding, How, TraceNode
+from advisor.report.diagnosis import Diagnosis, Finding, How
 
 if TYPE_CHECKING:
     from advisor.report.probe import ProbeReport
@@ -100,7 +101,7 @@ def render_text(diagnosis: Diagnosis, explain: bool = False, title: str = "Diagn
 
 
 # ----------------------------------------------------------------------------- how it was concluded
-def trace_label(node: TraceNode) -> str:
+def trace_label(node: Trace) -> str:
     """What one premise node tested, as the text and the TUI show it."""
     if node.kind == "fact":
         return f"{node.label}  [observed {fmt.fact_value(node.value)}; " \
@@ -124,7 +125,7 @@ def how_lines(how: How, indent: str = "") -> list[str]:
     return lines
 
 
-def _trace_lines(node: TraceNode, indent: str) -> list[str]:
+def _trace_lines(node: Trace, indent: str) -> list[str]:
     if node.kind in ("fact", "rule"):
         return fit_line(indent + trace_label(node))
     lines = [indent + trace_label(node)]
