@@ -53,15 +53,14 @@ def render_probe_html(report: ProbeReport) -> str:
 
 def _error(report: ProbeReport) -> list[str]:
     """The user's error: message, the file:line in their code, and the phase."""
-    msg = report.fact("runtime.error_message")
-    if not msg:
+    error = report.user_error()
+    if error is None:
         return []
+    msg, where, phase = error
     out = ['<h2>Error in your code</h2><ul class="error-where">',
-           f"<li>message: <code>{escape(str(msg))}</code></li>"]
-    where = report.details.get("runtime_error_where")
+           f"<li>message: <code>{escape(msg)}</code></li>"]
     if where:
         out.append(f"<li>where: <code>{escape(str(where))}</code></li>")
-    phase = report.details.get("runtime_error_phase")
     if phase:
         out.append(f"<li>phase: {escape(str(phase))}</li>")
     return out + ["</ul>"]

@@ -52,14 +52,13 @@ def render_markdown(diagnosis: Diagnosis, title: str = "Diagnosis", level: int =
 
 
 def _error_section(report: ProbeReport) -> list[str]:
-    msg = report.fact("runtime.error_message")
-    if not msg:
+    error = report.user_error()
+    if error is None:
         return []
+    msg, where, phase = error
     lines = ["## Error in your code", "", f"- message: `{msg}`"]
-    where = report.details.get("runtime_error_where")
     if where:
         lines.append(f"- where: `{where}`")
-    phase = report.details.get("runtime_error_phase")
     if phase:
         lines.append(f"- phase: {phase}")
     return lines + [""]

@@ -56,6 +56,15 @@ class ProbeReport:
         value = self.facts.get(name, default)
         return value["value"] if isinstance(value, dict) and "value" in value else value
 
+    def user_error(self) -> tuple[str, str | None, str | None] | None:
+        """(message, FILE:LINE in the user's code, phase) of the error the setup's code raised,
+        or None when it raised none: what every rendering's error section shows."""
+        message = self.fact("runtime.error_message")
+        if not message:
+            return None
+        return (str(message), self.details.get("runtime_error_where"),
+                self.details.get("runtime_error_phase"))
+
     def diagnosis(self) -> Diagnosis:
         """The diagnoses as the representation the renderers share."""
         return Diagnosis.from_dict({"diagnoses": self.diagnoses, "facts": self.facts,

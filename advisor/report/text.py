@@ -137,11 +137,10 @@ def _trace_lines(node: Trace, indent: str) -> list[str]:
 # ----------------------------------------------------------------------------- the probe
 def error_lines(report: ProbeReport) -> list[str]:
     """The user's error: its message, where in their code it was raised, and in which phase."""
-    msg = report.fact("runtime.error_message")
-    if not msg:
+    error = report.user_error()
+    if error is None:
         return []
-    where = report.details.get("runtime_error_where")
-    phase = report.details.get("runtime_error_phase")
+    msg, where, phase = error
     lines = textwrap.wrap(f"error message: {msg}", PROBE_WIDTH, initial_indent="  ",
                           subsequent_indent="    ")
     if where or phase:
