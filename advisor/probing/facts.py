@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.facts import Judgement
+
 BIG = 1e30  # stands for infinity in JSON
 
 
@@ -63,6 +65,24 @@ class Observations:
         if isinstance(value, dict) and "value" in value:
             return value["value"]
         return value
+
+    def apply(self, judgement: Judgement, series: dict[str, str] | None = None) -> None:
+        """Record a pure judgement (advisor.facts): its facts (None stays unknown; a fact judged
+        with less than full certainty arrives as {"value": v, "cf": c}), details and notes.
+        `series` names details that belong with the plotted series (detail key -> series key).
+        """
+        for name, value in judgement.facts.items():
+            if isinstance(value, dict) and set(value) == {"value", "cf"}:
+                self.set(name, value["value"], cf=value["cf"])
+            else:
+                self.set(name, value)
+        for key, value in judgement.details.items():
+            if series and key in series:
+                self.series[series[key]] = value
+            else:
+                self.details[key] = value
+        for text in judgement.notes:
+            self.note(text)
 
     def note(self, text: str) -> None:
         if text not in self.notes:

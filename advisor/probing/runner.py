@@ -31,7 +31,6 @@ from advisor.experiments import nan_localisation, training
 from advisor.experiments.lr_range import lr_range_test, sweep_series
 from advisor.experiments.overfit import overfit_test
 from advisor.experiments.recipe import Recipe
-from advisor.facts import Judgement
 from advisor.facts.lr_range import judge_lr_range
 from advisor.facts.overfit import judge_overfit
 from advisor.facts.training import judge_training
@@ -99,12 +98,9 @@ class RunState:
         self.options = options
         self.obs = Observations()
         self.partial = False
-        self.interrupted_in: str | None = None
         self.device: torch.device | None = None
         self.clock = PhaseClock(options.budget)
         self.phase = "setup"
-        self.step: int | None = None
-        self.activity: str | None = None
         self.captured: list[warnings.WarningMessage] = []
         self.watchdog: Watchdog | None = None
         self.on_phase_end: PhaseEnd | None = None
@@ -119,7 +115,6 @@ class RunState:
     def doing(self, activity: str, step: int | None = None) -> None:
         """What the user's code is running now: the watchdog restarts its timer and names it
         if it never returns ("forward did not return within N s at step K")."""
-        self.activity, self.step = activity, step
         if self.watchdog is not None:
             self.watchdog.beat(self.phase, step, activity)
 
@@ -150,7 +145,6 @@ def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = No
                 dog.rest()
         except KeyboardInterrupt:
             state.partial = True
-            state.interrupted_in = state.phase
             state.obs.details["interrupted_in"] = state.phase
             state.obs.note(f"Interrupted during the {state.phase} phase: this report is partial.")
         except UserCodeHung as exc:
@@ -313,19 +307,6 @@ def _record_error(ctx: ProbeContext, exc: BaseException, where: str,
         ctx.obs.details["runtime_error_where"] = frame
 
 
-def _observe(obs: Observations, judgement: Judgement, series: dict[str, str] | None = None) -> None:
-    """Record a judgement; `series` names details that belong with the plotted series."""
-    for name, value in judgement.facts.items():
-        obs.set(name, value)
-    for key, value in judgement.details.items():
-        if series and key in series:
-            obs.series[series[key]] = value
-        else:
-            obs.details[key] = value
-    for text in judgement.notes:
-        obs.note(text)
-
-
 def _train_and_experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None:
     """The phases that run the user's code many times; an error escaping any of them is
     recorded as the runtime error (the first one wins) and ends the run."""
@@ -353,7 +334,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
         with clock.phase("nonfinite"):
             seed_everything(options.seed + 4)
             try:
-                _observe(obs, nan_localisation.localize(ctx, rec))
+                obs.apply(nan_localisation.localize(ctx, rec))
             except Exception as exc:  # localisation is best effort
                 obs.details["nonfinite_localisation_error"] = error_message(exc)
     with clock.phase("wiring"), quiet_analysis(obs, "wiring"):
@@ -370,7 +351,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
                               heavy_tailed=_heavy_tailed(obs), activity=state.doing)
         obs.series["lr_range"] = sweep_series(sweep)
         with quiet_analysis(obs, "lr range facts"):
-            _observe(obs, judge_lr_range(sweep, obs.get("optim.lr")))
+            obs.apply(judge_lr_range(sweep, obs.get("optim.lr")))
     state.enter("overfit test")
     with clock.phase("overfit"):
         seed_everything(options.seed + 6)
@@ -385,7 +366,7 @@ def _experiments(state: RunState, ctx: ProbeContext, progress: Progress) -> None
             res = overfit_test(ctx, batch, clock.deadline("overfit", ["overfit"]),
                                fallback_lr=sweep.suggested, activity=state.doing)
             with quiet_analysis(obs, "overfit facts"):
-                _observe(obs, judge_overfit(res))
+                obs.apply(judge_overfit(res))
                 if res.conclusive and not res.failed and res.losses:
                     obs.series["overfit_loss"] = [v if math.isfinite(v) else None
                                                   for v in res.losses]
@@ -407,7 +388,7 @@ def _observe_training(ctx: ProbeContext, rec: training.TrainRecord) -> None:
     obs.details["training_steps"] = rec.steps
     with quiet_analysis(obs, "training facts"):
         m = training.measurements(rec, ctx, obs.get("loss.initial"), rec.loop.capped)
-        _observe(obs, judge_training(m), series={"loss_smoothed": "loss_smoothed"})
+        obs.apply(judge_training(m), series={"loss_smoothed": "loss_smoothed"})
     if ctx.options.amp:
         skipped = rec.loop.skipped_updates
         late_skips = [s for s in skipped if s >= 20]

@@ -19,7 +19,6 @@ from advisor.facts.shift import judge_val_shift
 from advisor.facts.task import TaskInfo
 from advisor.probing.data_scan import DataScan, dataset_targets, feature_rows, scan
 from advisor.probing.facts import Observations
-from advisor.probing.judgements import apply_judgement
 
 __all__ = ["DataScan", "FeatureStats", "dataset_targets", "feature_rows", "input_facts",
            "observe_data", "observe_val_shift", "scan"]
@@ -29,7 +28,7 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
                  obs: Observations, input_layout: str = "last") -> None:
     """Facts about the training data, judged against the task."""
     record = scan_.record()
-    apply_judgement(obs, judge_sample_counts(record, param_count)
+    obs.apply(judge_sample_counts(record, param_count)
                     .merge(judge_shuffling(record.sampler, record.sampler_shuffle,
                                            record.complete and record.batches < 2))
                     .merge(judge_inputs(record, input_layout))
@@ -43,15 +42,15 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
         labels = judge_regression_targets(targets)
     labels.merge(judge_order(record, task))
     labels.merge(Judgement(facts={"data.labels_constant": labels_constant(targets)}))
-    apply_judgement(obs, labels)
+    obs.apply(labels)
 
 
 def input_facts(scan_: DataScan, obs: Observations, layout: str) -> None:
     """Per-feature input statistics: largest |mean|, largest std, smallest non-zero std."""
-    apply_judgement(obs, judge_inputs(scan_.record(), layout))
+    obs.apply(judge_inputs(scan_.record(), layout))
 
 
 def observe_val_shift(train: DataScan, val: DataScan, task: TaskInfo, obs: Observations,
                       layout: str) -> None:
     """Label and input distribution of the validation data against the training data."""
-    apply_judgement(obs, judge_val_shift(train.record(), val.record(), task, layout))
+    obs.apply(judge_val_shift(train.record(), val.record(), task, layout))

@@ -16,7 +16,6 @@ from advisor.facts.initialisation import identical_rows as rows_identical
 from advisor.facts.initialisation import init_scale_ratio as scale_ratio
 from advisor.probing.data_scan import to_numpy
 from advisor.probing.facts import Observations
-from advisor.probing.judgements import apply_judgement
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
                  nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)
@@ -38,11 +37,11 @@ def observe_model(model: nn.Module, obs: Observations) -> None:
     obs.set("model.param_count", int(sum(p.numel() for p in trainable)))
     obs.set("model.has_batchnorm",
             any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()))
-    apply_judgement(obs, judge_module_dropout(dropout_rates(model)))
+    obs.apply(judge_module_dropout(dropout_rates(model)))
     obs.set("model.in_eval_mode", not model.training)
     obs.set("model.depth", _depth(model))
     obs.details["layers"] = layer_sequence(model)
-    apply_judgement(obs, judge_initialisation(
+    obs.apply(judge_initialisation(
         layer_scales(model), [n for n, m in weight_layers(model) if identical_rows(m)]))
 
 

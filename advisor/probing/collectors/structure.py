@@ -32,7 +32,6 @@ from advisor.probing.collectors.loss import (
 )
 from advisor.probing.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
 from advisor.probing.context import ProbeContext, Structure
-from advisor.probing.judgements import apply_judgement
 from advisor.probing.trace import ForwardTrace
 
 HOOKED = (*WEIGHT_LAYERS, nn.RNNBase, nn.Embedding, nn.MultiheadAttention)
@@ -81,7 +80,7 @@ def observe_structure(ctx: ProbeContext, tracer: ForwardTrace, model: nn.Module)
     obs = ctx.obs
     s = ctx.structure
     obs.set("model.final_activation", s.final_activation)
-    apply_judgement(obs, judge_traced_dropout(tracer.dropouts(), obs.get("model.dropout_max"),
+    obs.apply(judge_traced_dropout(tracer.dropouts(), obs.get("model.dropout_max"),
                                               module_dropout_after_relu(model)))
     obs.set("model.architecture",
             architecture(model, tracer.uses("scaled_dot_product_attention",
@@ -122,7 +121,7 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
         reference = torch.zeros(0)
     task = infer_task(ctx.setup.task, kind, out, reference, ignore_index(ctx.setup.loss_fn,
                                                                            tracer))
-    apply_judgement(obs, judge_task(task))
+    obs.apply(judge_task(task))
     if out is not None and t is not None:
         obs.details["output_shape"] = list(out.shape)
         obs.details["target_shape"] = list(t.shape)
@@ -154,7 +153,7 @@ def initial_loss(ctx: ProbeContext, batches: list[Any]) -> float | None:
 
 def observe_initial_loss(ctx: ProbeContext, value: float | None, task: TaskInfo) -> None:
     """loss.initial and the initial loss against chance (advisor.facts.initial_loss)."""
-    apply_judgement(ctx.obs, judge_initial_loss(value, task))
+    ctx.obs.apply(judge_initial_loss(value, task))
 
 
 @torch.no_grad()
