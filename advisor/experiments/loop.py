@@ -45,7 +45,6 @@ class LoopRecord:
 
     planned: int
     losses: list[float] = field(default_factory=list)
-    outputs: list[StepOutput] = field(default_factory=list)
     stopped: str = "steps"
     error: BaseException | None = None
     error_step: int | None = None

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from advisor.experiments.loop import StepOutput, run_steps
-from advisor.experiments.recipe import Trainee, set_lr
-from advisor.experiments.steps import NoScheduler, probe_step, user_step
+from advisor.experiments.recipe import set_lr
+from advisor.experiments.steps import fixed_rate_run
 from advisor.facts.lr_range import Sweep, suggest
 from advisor.probing.context import ProbeContext
 
@@ -36,15 +36,8 @@ def lr_range_test(ctx: ProbeContext, deadline: float | None = None, points: int 
     nor shape the curve; the test then reports its rates but suggests none."""
     window, q = (15, 0.0) if heavy_tailed else (WINDOW, 0.25)
     res = Sweep(window=window, quantile=q)
-    trainee = ctx.build(lr=START_LR, with_state=False, scheduler=False)
-    trainee.scheduler = NoScheduler() if ctx.setup.train_step is not None else None
-    if ctx.setup.train_step is None:
-        trainee.scaler = None  # the probe's own step runs these tests in full precision
+    trainee, step_fn = fixed_rate_run(ctx, START_LR)
     lrs = np.geomspace(START_LR, END_LR, points)
-    if ctx.setup.train_step is not None:
-        step_fn = user_step(ctx.setup.train_step, step_scheduler=False)
-    else:
-        step_fn = probe_step(lambda model, batch: ctx.loss(model, batch), step_scheduler=False)
     state = {"avg": 0.0, "best": math.inf, "above": 0}
 
     def before(i: int) -> None:
@@ -63,10 +56,7 @@ def lr_range_test(ctx: ProbeContext, deadline: float | None = None, points: int 
 
     batches = (ctx.on_device(b) for b in ctx.train.forever())
 
-    def step(t: Trainee, batch: Any) -> StepOutput:
-        return step_fn(t, batch)
-
-    loop = run_steps(trainee, batches, points, step, deadline=deadline, before_step=before,
+    loop = run_steps(trainee, batches, points, step_fn, deadline=deadline, before_step=before,
                      after_step=after, activity=activity)
     if loop.stopped == "nonfinite":
         res.lrs.append(float(lrs[loop.steps - 1]))

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from advisor.experiments.loop import StepOutput, run_steps
-from advisor.experiments.steps import NoScheduler, probe_step, user_step
+from advisor.experiments.steps import fixed_rate_run
 from advisor.facts.overfit import (
     MAX_STEPS,
     PASS_RATIO,
@@ -59,17 +59,10 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
              label: str, lr: float | None = None, adam: bool = False,
              activity: Any = None) -> OverfitResult:
     res = OverfitResult(optimizer=label)
-    trainee = ctx.build(lr=lr, with_state=False, adam=adam, scheduler=False)
-    trainee.scheduler = NoScheduler() if ctx.setup.train_step is not None else None
-    if ctx.setup.train_step is None:
-        trainee.scaler = None  # the probe's own step runs these tests in full precision
+    trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
             m.eval()
-    if ctx.setup.train_step is not None:
-        step_fn = user_step(ctx.setup.train_step, step_scheduler=False)
-    else:
-        step_fn = probe_step(lambda model, b: ctx.loss(model, b), step_scheduler=False)
 
     def after(i: int, out: StepOutput, _: Any) -> bool:
         res.losses.append(out.loss)

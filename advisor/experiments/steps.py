@@ -15,6 +15,7 @@ import torch
 
 from advisor.experiments.loop import StepFn, StepOutput
 from advisor.experiments.recipe import Trainee
+from advisor.probing.context import ProbeContext
 from advisor.probing.setup import ProbeSetupError
 
 
@@ -103,3 +104,25 @@ def _keywords(func: Callable[..., Any]) -> set[str]:
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return {"scheduler", "scaler"}
     return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def setup_step(ctx: ProbeContext) -> StepFn:
+    """The training run's step: the user's `train_step` when the setup has one, else the
+    probe's own step (with autocast and a GradScaler under --amp, the scheduler stepped)."""
+    if ctx.setup.train_step is not None:
+        return user_step(ctx.setup.train_step)
+    return probe_step(lambda model, batch: ctx.loss(model, batch, ctx.options.amp))
+
+
+def fixed_rate_run(ctx: ProbeContext, lr: float | None,
+                   adam: bool = False) -> tuple[Trainee, StepFn]:
+    """A fresh copy and its step for a test that sets the rate itself (the LR range test, the
+    overfit test): optimizer state reset, no schedule (a scheduler rewrites the rate as it is
+    built), and the probe's own step in full precision. A user's `train_step` that takes
+    `scheduler=` receives one that does nothing."""
+    trainee = ctx.build(lr=lr, with_state=False, adam=adam, scheduler=False)
+    if ctx.setup.train_step is not None:
+        trainee.scheduler = NoScheduler()
+        return trainee, user_step(ctx.setup.train_step, step_scheduler=False)
+    trainee.scaler = None
+    return trainee, probe_step(lambda model, batch: ctx.loss(model, batch), step_scheduler=False)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from advisor.experiments.loop import LoopRecord, StepFn, StepOutput, run_steps
+from advisor.experiments.loop import LoopRecord, StepOutput, run_steps
 from advisor.experiments.recipe import Trainee
-from advisor.experiments.steps import probe_step, user_step
+from advisor.experiments.steps import setup_step
 from advisor.facts.training import TrainingMeasurements, first_last
 from advisor.instruments import (
     ActivationStats,
@@ -92,13 +92,6 @@ class TrainRecord:
         return len(self.grads.norms)
 
 
-def training_step(ctx: ProbeContext) -> StepFn:
-    """The user's `train_step` when the setup has one, else the probe's own step."""
-    if ctx.setup.train_step is not None:
-        return user_step(ctx.setup.train_step)
-    return probe_step(lambda model, batch: ctx.loss(model, batch, ctx.options.amp))
-
-
 def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
                  progress: Progress | None = None,
                  activity: Callable[[str, int], None] | None = None) -> TrainRecord:
@@ -122,7 +115,7 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     for instrument in instruments:
         instrument.attach(trainee.model, trainee.optimizer)
     handles = _announce_forward(trainee.model, clock, activity) if activity else []
-    step_fn = training_step(ctx)
+    step_fn = setup_step(ctx)
     val_points: list[tuple[int, float]] = []
     val_every = max(1, steps // 6)
 

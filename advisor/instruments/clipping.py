@@ -61,7 +61,3 @@ class ClippingDetector(Instrument):
         self.checked += 1
         if now < DROP * before / scale:
             self.clipped += 1
-
-    @property
-    def seen_clipping(self) -> bool:
-        return self.clipped > 0

@@ -21,7 +21,6 @@ from advisor.report.markdown import render_probe_markdown
 from advisor.report.text import render_probe_text
 
 SCHEMA = "advisor-probe-report/1"
-SCHEMAS_READ = (SCHEMA,)
 
 
 @dataclass
