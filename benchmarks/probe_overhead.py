@@ -2,9 +2,9 @@
 
 For an MLP and a CNN of about 1M parameters, the time per training step of a plain PyTorch loop
 is compared with the same loop with the probe's instruments attached through hooks (per-step
-gradient norms and step times, sampled activation statistics and update ratios) on the same
-model, data and optimizer: the instruments never own the loop. Goal: ratio <= 1.3
-for the CNN. Then `advisor demo` is timed end to end (goal: < 20 s on two CPU cores).
+gradient norms and step times; sampled activation statistics, update ratios and clipping) on
+the same model, data and optimizer: the instruments never own the loop. Goal: ratio <= 1.3 for
+the CNN. Then `advisor demo` is timed end to end (goal: < 20 s on two CPU cores).
 
 Run: .venv/bin/python benchmarks/probe_overhead.py [--steps N] [--no-demo]
 """
@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from advisor.instruments import (  # noqa: E402
     ActivationStats,
+    ClippingDetector,
     GradientNorms,
     StepClock,
     StepTimer,
@@ -52,12 +54,16 @@ def cnn() -> tuple[nn.Module, DataLoader]:
     return model, DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
 
 
-def plain_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+def plain_loop(model: nn.Module, loader: DataLoader, steps: int,
+               opt: torch.optim.Optimizer | None = None,
+               before_step: Callable[[int], None] | None = None) -> list[float]:
+    opt = opt or torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     times: list[float] = []
     it = iter(loader)
-    for _ in range(steps):
+    for step in range(steps):
+        if before_step is not None:
+            before_step(step)
         t0 = time.perf_counter()
         try:
             x, y = next(it)
@@ -76,7 +82,6 @@ def plain_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
 def probe_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
     """The plain loop with every training instrument attached through hooks."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
     x, _ = next(iter(loader))
     tracer = ForwardTrace()
     with tracer, torch.no_grad():
@@ -84,26 +89,11 @@ def probe_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
     layouts = {k: layout for k, (_, _, layout) in enumerate(tracer.activation_sites())}
     clock = StepClock.for_steps(steps)
     instruments = [GradientNorms(clock), UpdateRatios(clock), ActivationStats(clock, layouts),
-                   StepTimer(clock)]
+                   StepTimer(clock), ClippingDetector(clock)]
     for instrument in instruments:
         instrument.attach(model, opt)
-    times: list[float] = []
-    it = iter(loader)
     try:
-        for step in range(steps):
-            clock.begin(step)
-            t0 = time.perf_counter()
-            try:
-                x, y = next(it)
-            except StopIteration:
-                it = iter(loader)
-                x, y = next(it)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            loss.item()
-            times.append(time.perf_counter() - t0)
+        times = plain_loop(model, loader, steps, opt, clock.begin)
     finally:
         for instrument in instruments:
             instrument.detach()
