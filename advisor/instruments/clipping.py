@@ -30,7 +30,7 @@ class ClippingDetector(Instrument):
         self.scale = scale
         self.checked = 0
         self.clipped = 0
-        self._after_backward: dict[int, float] = {}
+        self._after_backward: dict[int, torch.Tensor] = {}  # norms, kept on the device
         self._params: list[torch.nn.Parameter] = []
 
     def _attach(self, model: torch.nn.Module,
@@ -44,7 +44,8 @@ class ClippingDetector(Instrument):
 
     def _accumulated(self, param: torch.nn.Parameter) -> None:
         if self.clock.sampled and param.grad is not None:
-            self._after_backward[id(param)] = float(param.grad.detach().float().norm())
+            # a tensor, not a float: no device sync per parameter on an accelerator
+            self._after_backward[id(param)] = param.grad.detach().float().norm()
 
     def _pre(self, opt: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         seen, self._after_backward = self._after_backward, {}
@@ -53,7 +54,7 @@ class ClippingDetector(Instrument):
         grads = [p.grad for p in self._params if id(p) in seen and p.grad is not None]
         if len(grads) != len(seen):
             return
-        before = math.sqrt(sum(v * v for v in seen.values()))
+        before = float(torch.stack(list(seen.values())).norm())
         now = float(torch.stack(torch._foreach_norm(grads)).float().norm())
         scale = self.scale() if self.scale is not None else 1.0
         if not (math.isfinite(before) and math.isfinite(now)) or before == 0 or scale <= 0:
