@@ -132,7 +132,7 @@ def readable(low: float, high: float) -> float:
 def candidates(values: Iterable[float], current: float) -> list[float]:
     """Readable midpoints between the sorted distinct values, plus the current threshold."""
     distinct = sorted(set(values))
-    found = {readable(a, b) for a, b in zip(distinct, distinct[1:])}
+    found = {readable(a, b) for a, b in zip(distinct, distinct[1:], strict=False)}
     found.add(current)
     return sorted(found)
 

@@ -105,8 +105,8 @@ def figures(before: Counts, after: Counts) -> str:
 
 def comment(proposal: Proposal) -> list[str]:
     rule = proposal.rule
-    lines = [f"{rule.id} (from {shown_location(proposal)}): {proposal.positives} positive case(s) of "
-             f"{rule.conclusion}; rule fires on {proposal.before.fired} -> "
+    lines = [f"{rule.id} (from {shown_location(proposal)}): {proposal.positives} positive "
+             f"case(s) of {rule.conclusion}; rule fires on {proposal.before.fired} -> "
              f"{proposal.after.fired}"]
     for change in proposal.atoms:
         if change.proposed is not None:

@@ -221,7 +221,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]],
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.rjust(w) if a == "r" else c.ljust(w)
-                         for c, w, a in zip(cells, widths, align)).rstrip()
+                         for c, w, a in zip(cells, widths, align, strict=True)).rstrip()
 
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
