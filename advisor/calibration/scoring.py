@@ -234,6 +234,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _seconds(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
 def _pct(n: int, total: int) -> str:
     return f"{n}/{total} = {100.0 * n / total:.0f}%" if total else "-"
 
@@ -243,10 +247,11 @@ def summary_lines(scores: Sequence[Score]) -> list[str]:
     for s in scores:
         t = s.totals()
         rows.append([s.part, t["programs"], _pct(t["detected"], t["broken"]),
-                     _pct(t["clean"], t["healthy"]), t["probe_failed"], t["time_median"],
-                     t["time_total"]])
+                     _pct(t["clean"], t["healthy"]), t["probe_failed"],
+                     _seconds(t["time_median"]), _seconds(t["time_max"]),
+                     _seconds(t["time_total"])])
     return table(["part", "programs", "broken detected (top 3)", "healthy clean",
-                  "probe failed", "median s", "total s"], rows, "lrrrrrr")
+                  "probe failed", "median s", "max s", "total s"], rows, "lrrrrrrr")
 
 
 def per_id_lines(score: Score) -> list[str]:
@@ -290,7 +295,7 @@ def case_lines(score: Score) -> list[str]:
                               for f in ranked(r.diagnoses, score.ranking)[:score.top]) or "-"
         if r.partial:
             found += " [partial]"
-        rows.append([r.name, expected, found, score.verdicts[r.name], r.seconds])
+        rows.append([r.name, expected, found, score.verdicts[r.name], _seconds(r.seconds)])
     return table(["case", "expected", f"top-{score.top} warnings/errors (! = error)", "verdict",
                   "time s"], rows, "llllr")
 
