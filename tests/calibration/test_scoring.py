@@ -123,7 +123,7 @@ def test_text_tables_line_up(folder):
     assert "tiny_gradients       loss_not_decreasing      1" in text
     summary = next(ln for ln in lines if ln.startswith("calibration "))
     assert summary.split() == ["calibration", "2", "3/4", "=", "75%", "1/2", "=", "50%", "0",
-                               "8.0", "12.0", "42.0"]
+                               "7.0", "12.0", "42.0"]
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
