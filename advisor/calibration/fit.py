@@ -31,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from advisor.calibration.reports import CaseResult
@@ -39,7 +40,17 @@ from advisor.engine.evaluate import compile_condition
 from advisor.engine.examples import run_examples
 from advisor.engine.forward import chain
 from advisor.engine.index import RuleIndex
-from advisor.kb.model import AllOf, AnyOf, Condition, FactTest, KnowledgeBase, Not, Rule
+from advisor.kb.loader import builtin_dir
+from advisor.kb.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    FactTest,
+    KnowledgeBase,
+    Location,
+    Not,
+    Rule,
+)
 from advisor.kb.semantics import normalize_observation
 
 THRESHOLD_OPS = ("ge", "gt", "le", "lt")
@@ -52,6 +63,16 @@ EPS = 1e-9
 
 _HOLDS = {"ge": lambda v, t: v >= t, "gt": lambda v, t: v > t,
           "le": lambda v, t: v <= t, "lt": lambda v, t: v < t}
+
+
+def shown(location: Location) -> str:
+    """`knowledge/rules/FILE.yaml:LINE:COL` for a place in the built-in base (the same text
+    wherever the command runs), the location as loaded otherwise."""
+    try:
+        path = Path(location.file).resolve().relative_to(builtin_dir().resolve().parent)
+    except ValueError:
+        return str(location)
+    return str(dataclasses.replace(location, file=path.as_posix()))
 
 
 # ------------------------------------------------------------------------ atoms
@@ -303,7 +324,7 @@ class Calibrator:
                            graph=self.kb.graph)
         for outcome in run_examples(kb):
             if not outcome.passed:
-                return f"{outcome.example.location}: {outcome.describe()}"
+                return f"{shown(outcome.example.location)}: {outcome.describe()}"
         return None
 
     # -------------------------------------------------------------- the fit

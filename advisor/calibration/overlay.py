@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from advisor.calibration.fit import Counts, Proposal
+from advisor.calibration.fit import Counts, Proposal, shown
 from advisor.errors import AdvisorError
 from advisor.kb.loader import builtin_dir
 from advisor.kb.yamlsource import YamlError, read_yaml_file
@@ -39,11 +39,7 @@ def is_builtin(proposal: Proposal) -> bool:
 def shown_location(proposal: Proposal) -> str:
     """Where the rule was written, as `knowledge/rules/FILE.yaml:LINE` for a built-in rule
     (the same text wherever the command was run from)."""
-    location = proposal.rule.location
-    if not is_builtin(proposal):
-        return str(location)
-    path = Path(location.file).resolve().relative_to(builtin_dir().resolve().parent)
-    return f"{path.as_posix()}:{location.line}"
+    return shown(proposal.rule.location)
 
 
 def source_mapping(proposal: Proposal) -> dict[str, Any]:
