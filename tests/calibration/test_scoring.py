@@ -158,8 +158,8 @@ def test_script_still_scores_manifest_cases_from_stored_reports(reports):
 
 
 def test_ranking_by_severity_differs_from_the_report_order(reports):
-    from advisor.calibration.reports import read_case
     from advisor.calibration.labels import Case
+    from advisor.calibration.reports import read_case
     from advisor.calibration.scoring import top_ids
 
     path = reports.report("x", {**DIVERGING, **TINY, "loss.trend": "diverging"})
