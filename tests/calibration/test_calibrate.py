@@ -104,3 +104,18 @@ def test_readable_thresholds_split_the_data_the_same_way():
     assert readable(0.4987, 0.5012) == 0.5
     assert readable(2, 4) == 3
     assert candidates([3, 1, 2, 2], 10) == [1.5, 2.5, 10]
+
+
+def test_calibrate_imports_neither_torch_nor_textual(reports, tmp_path, cli_env):
+    import subprocess
+    import sys
+
+    labelled(reports)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "advisor", "kb",
+                           "calibrate", str(reports.path)], cwd=tmp_path, env=cli_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "advisor.calibration.fit" in imported
+    assert sorted(m for m in imported if m.split(".")[0] in ("torch", "textual")) == []
