@@ -60,6 +60,7 @@ CF_MAX = 0.95
 CF_MIN = 0.05
 CF_STEP = 0.05  # a smaller change of cf is not worth a review
 EPS = 1e-9
+MAX_TRIES = 5  # better thresholds tried against the examples before keeping the current one
 
 _HOLDS = {"ge": lambda v, t: v >= t, "gt": lambda v, t: v > t,
           "le": lambda v, t: v <= t, "lt": lambda v, t: v < t}
@@ -324,7 +325,7 @@ class Calibrator:
                            graph=self.kb.graph)
         for outcome in run_examples(kb):
             if not outcome.passed:
-                return f"{shown(outcome.example.location)}: {outcome.describe()}"
+                return f"{shown(outcome.example.location)} of {outcome.rule.id}"
         return None
 
     # -------------------------------------------------------------- the fit
@@ -376,20 +377,20 @@ class Calibrator:
         scored = [(counts_at(t).f1, t) for t in candidates(observed, current)]
         base = next(f1 for f1, t in scored if t == current)
         ranked = sorted(scored, key=lambda ft: (-ft[0], distance(ft[1], current)))
-        blocked = []
-        for f1, t in ranked:
-            if f1 <= base + EPS:
-                break
+        better = [(f1, t) for f1, t in ranked if f1 > base + EPS]
+        blocked: list[str] = []
+        for f1, t in better[:MAX_TRIES]:
             candidate = variant_at(t)
             broken = self.broken_example(candidate)
             if broken is None:
                 change.proposed = t
                 if blocked:
-                    change.note = "; ".join(blocked)
+                    change.note = f"best {blocked[0]}; took the next best"
                 return candidate
-            blocked.append(f"{_num(t)} (F1 {f1:.2f}) blocked: example {broken}")
+            blocked.append(f"{_num(t)} (F1 {f1:.2f}) breaks example {broken}")
         if blocked:
-            change.note = "; ".join(blocked[:2])
+            change.note = (f"kept: {blocked[0]}" + (f" (and {len(better) - 1} other better "
+                                                    "value(s))" if len(better) > 1 else ""))
         elif not observed:
             change.note = f"{atom.fact} not measured in any report"
         return rule
@@ -415,7 +416,7 @@ class Calibrator:
             return variant
         broken = self.broken_example(candidate)
         if broken is not None:
-            proposal.notes.append(f"cf kept: {cf:.2f} blocked: example {broken}")
+            proposal.notes.append(f"cf kept: {cf:.2f} breaks example {broken}")
             return variant
         proposal.cf = cf
         return candidate

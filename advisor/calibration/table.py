@@ -19,7 +19,8 @@ def _arrow(before: str, after: str) -> str:
     return before if before == after else f"{before} -> {after}"
 
 
-def proposal_rows(p: Proposal) -> list[list[str]]:
+def proposal_rows(p: Proposal, footnotes: list[str]) -> list[list[str]]:
+    """The rule's rows; its notes go to FOOTNOTES and the row names their numbers."""
     b, a = p.before, p.after
     figures = [_arrow(_p(b.precision), _p(a.precision)), _arrow(_p(b.recall), _p(a.recall)),
                _arrow(f"{b.f1:.2f}", f"{a.f1:.2f}"), f"{p.positives}/{b.fired}"]
@@ -40,24 +41,29 @@ def proposal_rows(p: Proposal) -> list[list[str]]:
                 notes.append(change.note)
         rows.append([p.rule.id if first else "", fact, op, threshold, cf if first else "",
                      *(figures if first else ["", "", "", ""])])
-    rows[-1].append("")
-    for row in rows[:-1]:
-        row.append("")
-    rows[0][-1] = "; ".join(notes)
+    marks = []
+    for note in notes:
+        footnotes.append(f"[{len(footnotes) + 1}] {p.rule.id}: {note}")
+        marks.append(f"[{len(footnotes)}]")
+    for i, row in enumerate(rows):
+        row.append(" ".join(marks) if i == 0 else "")
     return rows
 
 
 def render_proposals(proposals: Sequence[Proposal], part: str) -> str:
     fitted = [p for p in proposals if p.fitted]
     skipped = [p for p in proposals if not p.fitted]
-    rows = [row for p in fitted for row in proposal_rows(p)]
+    footnotes: list[str] = []
+    rows = [row for p in fitted for row in proposal_rows(p, footnotes)]
     header = ["rule", "fact", "op", "threshold", "cf", "precision", "recall", "F1",
-              "pos/fired", "note"]
+              "pos/fired", "notes"]
     changed = sum(1 for p in proposals if p.changed)
     where = "all cases" if part == "all" else f"the {part} cases"
     lines = [f"calibration on {where}: {changed} rule(s) with a proposed change, "
              f"{len(fitted)} fitted, {len(skipped)} without enough positive cases", ""]
     lines += table(header, rows, "llllllllrl") if rows else ["  no rule had enough cases"]
+    if footnotes:
+        lines += ["", "notes:", *footnotes]
     some = [p for p in skipped if p.positives]
     if some:
         lines += ["", "not fitted (too few cases whose expect names the rule's conclusion): "

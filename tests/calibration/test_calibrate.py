@@ -73,8 +73,10 @@ def test_a_change_that_breaks_an_example_is_not_proposed(advisor, reports):
     done = advisor("kb", "calibrate", reports.path, "-o", overlay, cwd=reports.path.parent)
     assert done.returncode == 0, done.stderr
     row = next(ln for ln in done.stdout.splitlines() if ln.startswith("tiny_gradients "))
-    assert "1e-05 kept" in row
-    assert "blocked: example knowledge/rules/gradients.yaml:289" in row
+    assert "1e-05 kept" in row and row.endswith("[1] [2]")
+    note = next(ln for ln in done.stdout.splitlines() if ln.startswith("[2] tiny_gradients"))
+    assert note.startswith("[2] tiny_gradients: kept: 0.9 (F1 1.00) breaks example "
+                           "knowledge/rules/gradients.yaml:289:9 of tiny_gradients")
     assert yaml.safe_load(overlay.read_text(encoding="utf-8"))["rules"] == []
 
 
