@@ -191,6 +191,10 @@ def score_folder(args: argparse.Namespace) -> int:
         print("no case matches", file=sys.stderr)
         return 2
     kb, engine = rediagnosing_engine(args) if args.rediagnose else (None, None)
+    from advisor.commands.options import check_knowledge
+
+    for warning in data.unknown_ids(kb or check_knowledge(args.kb)):
+        print(f"warning: {warning}", file=sys.stderr)
     results = data.results(cases, kb, engine)
     for program in data.unassigned_programs():
         print(f"warning: program '{program}' is in neither half of {args.split}",

@@ -36,6 +36,15 @@ class LabelledReports:
         return sorted({c.program for c in self.cases.values()
                        if self.split.part_of(c.program) == UNASSIGNED})
 
+    def unknown_ids(self, kb: KnowledgeBase) -> list[str]:
+        """A warning per expected id the knowledge base has no diagnosis for: such a case can
+        never be detected (a typo, or a rule not written yet)."""
+        known = {r.id for r in kb.diagnoses}
+        return [f"{case.location or self.labels}: case '{name}' expects '{i}', which is no "
+                "diagnosis of the knowledge base; it can never be detected (check the spelling "
+                "with `advisor kb list`)"
+                for name, case in self.cases.items() for i in case.expect if i not in known]
+
     def results(self, cases: dict[str, Case] | None = None, kb: KnowledgeBase | None = None,
                 engine: Any = None) -> list[CaseResult]:
         return read_cases(self.folder, self.cases if cases is None else cases, kb, engine)

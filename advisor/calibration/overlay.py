@@ -27,8 +27,11 @@ class OverlayError(AdvisorError):
 
 
 def is_builtin(proposal: Proposal) -> bool:
-    """Only a built-in rule can be replaced by a user file (`replaces: true`); a rule from a
-    user folder is changed in that folder's file instead."""
+    """Whether the rule has a built-in id: written in the built-in base, or replacing one of
+    its rules (an earlier overlay loaded with --kb). Only those can be replaced by a user file
+    (`replaces: true`); a rule of a user's own is changed in that user's file instead."""
+    if proposal.rule.replaces:
+        return True
     try:
         Path(proposal.rule.location.file).resolve().relative_to(builtin_dir().resolve())
     except ValueError:

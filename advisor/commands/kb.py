@@ -197,6 +197,8 @@ def _calibrate(args: argparse.Namespace, dirs: list[str]) -> int:
         print(f"advisor: program '{program}' is in neither half of {data.split.path}; its "
               "cases are left out", file=sys.stderr)
     kb = check_knowledge(dirs)
+    for warning in data.unknown_ids(kb):
+        print(f"advisor: warning: {warning}", file=sys.stderr)
     results = data.results(cases, kb)
     failed = [r.name for r in results if r.failure]
     if failed:
@@ -220,8 +222,9 @@ def _write_overlay(path: str, proposals, data, part: str, n_cases: int,
     from advisor.errors import UsageError
     from advisor.report.files import write_atomic
 
-    header = [f"Calibration overlay: `advisor kb calibrate {data.folder}` on the {part} "
-              f"cases ({n_cases} reports), labels {data.labels}"
+    where = "all cases" if part == "all" else f"the {part} cases"
+    header = [f"Calibration overlay: `advisor kb calibrate {data.folder}` on {where} "
+              f"({n_cases} reports), labels {data.labels}"
               + (f", split {data.split.path}" if data.split else "") + "."]
     try:
         write_atomic(path, render_overlay(proposals, header))

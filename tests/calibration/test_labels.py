@@ -109,3 +109,15 @@ def test_scorer_script_reports_the_same_error(folder):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "labels.yaml:2:33: unknown key 'note' in case 'p1'" in done.stderr
+
+
+def test_an_expected_id_the_base_does_not_know_is_named(advisor, folder):
+    folder.labels("""
+        cases:
+          p1: {program: p1, expect: []}
+          p1__x: {program: p1, expect: [tiny_gradient]}
+        """)
+    done = calibrate(advisor, folder)
+    assert done.returncode == 0, done.stderr
+    assert "labels.yaml:3:3: case 'p1__x' expects 'tiny_gradient', which is no diagnosis of " \
+           "the knowledge base" in done.stderr
