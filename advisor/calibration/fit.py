@@ -299,10 +299,13 @@ class Calibrator:
             self._closures[conclusion] = frozenset(positions)
         return self._closures[conclusion]
 
-    def _index_with(self, variant: Rule) -> RuleIndex:
-        pos = self.index.position[variant.id]
+    def _index_with(self, *variants: Rule) -> RuleIndex:
+        """The engine's index with the variants in place of their rules (same order: the
+        rule graph does not depend on thresholds or cfs)."""
         order, premises = list(self.index.order), list(self.index.premises)
-        order[pos], premises[pos] = variant, compile_condition(variant.when)
+        for variant in variants:
+            pos = self.index.position[variant.id]
+            order[pos], premises[pos] = variant, compile_condition(variant.when)
         return dataclasses.replace(self.index, order=order, premises=premises, cache={})
 
     def outcome(self, index: RuleIndex, variant: Rule, sample: Sample) -> tuple[bool, bool, bool]:
@@ -312,6 +315,20 @@ class Calibrator:
         reported = state.evidence.get(conclusion, 0.0) >= self.engine.threshold
         pos = self.index.position[variant.id]
         return (conclusion in sample.expect, reported, pos in state.fired.get(conclusion, ()))
+
+    def joint(self, proposals: Sequence[Proposal]) -> dict[str, tuple[Counts, Counts]]:
+        """Per conclusion touched by a proposal: its detection before, and with every proposal
+        applied at once (rules fitted one at a time may add up, or get in each other's way)."""
+        variants = [p.variant for p in proposals if p.changed and p.variant is not None]
+        together = self._index_with(*variants)
+        out = {}
+        for conclusion in dict.fromkeys(v.conclusion for v in variants):
+            rule = self.kb.rules.get(conclusion) or next(v for v in variants
+                                                         if v.conclusion == conclusion)
+            out[conclusion] = (
+                tally(self.outcome(self.index, rule, s) for s in self.samples),
+                tally(self.outcome(together, rule, s) for s in self.samples))
+        return out
 
     def counts(self, variant: Rule) -> Counts:
         index = self._index_with(variant)

@@ -4,9 +4,9 @@ left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from advisor.calibration.fit import Proposal
+from advisor.calibration.fit import Counts, Proposal
 from advisor.calibration.overlay import is_builtin
 from advisor.calibration.scoring import table
 
@@ -50,7 +50,16 @@ def proposal_rows(p: Proposal, footnotes: list[str]) -> list[list[str]]:
     return rows
 
 
-def render_proposals(proposals: Sequence[Proposal], part: str) -> str:
+def joint_lines(joint: Mapping[str, tuple[Counts, Counts]]) -> list[str]:
+    rows = [[c, _arrow(_p(b.precision), _p(a.precision)), _arrow(_p(b.recall), _p(a.recall)),
+             _arrow(f"{b.f1:.2f}", f"{a.f1:.2f}"), f"{b.tp}/{b.tp + b.fn}"]
+            for c, (b, a) in joint.items()]
+    return table(["conclusion", "precision", "recall", "F1", "detected/positives before"],
+                 rows, "llllr")
+
+
+def render_proposals(proposals: Sequence[Proposal], part: str,
+                     joint: Mapping[str, tuple[Counts, Counts]] | None = None) -> str:
     fitted = [p for p in proposals if p.fitted]
     skipped = [p for p in proposals if not p.fitted]
     footnotes: list[str] = []
@@ -71,6 +80,8 @@ def render_proposals(proposals: Sequence[Proposal], part: str) -> str:
     if len(skipped) > len(some):
         lines += ["", f"{len(skipped) - len(some)} other rule(s): no case expects their "
                   "conclusion"]
+    if joint:
+        lines += ["", "every proposal applied together, per conclusion:", *joint_lines(joint)]
     lines += ["", "precision/recall/F1: the rule's conclusion as a detector (reported at any "
               "rank) over the cases, before -> after; pos/fired: cases expecting the "
               "conclusion / cases the rule fired on before the change."]

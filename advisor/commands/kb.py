@@ -206,11 +206,14 @@ def _calibrate(args: argparse.Namespace, dirs: list[str]) -> int:
               f"{', '.join(failed[:10])}", file=sys.stderr)
     calibrator = Calibrator(kb, samples_of(results), min_positives=args.min_positives)
     proposals = calibrator.fit()
+    joint = calibrator.joint(proposals)
     if args.format == "json":
         print(json.dumps({"part": part, "cases": len(results) - len(failed),
-                          "proposals": [p.to_dict() for p in proposals]}, indent=2))
+                          "proposals": [p.to_dict() for p in proposals],
+                          "joint": {c: {"before": b.to_dict(), "after": a.to_dict()}
+                                    for c, (b, a) in joint.items()}}, indent=2))
     else:
-        sys.stdout.write(render_proposals(proposals, part))
+        sys.stdout.write(render_proposals(proposals, part, joint))
     if args.output:
         _write_overlay(args.output, proposals, data, part, len(results) - len(failed), dirs)
     return EXIT_OK

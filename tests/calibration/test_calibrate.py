@@ -38,6 +38,9 @@ def test_wrong_threshold_is_moved_and_the_overlay_changes_the_diagnosis(advisor,
     assert row.split()[:8] == ["tiny_gradients", "grad.max_norm", "lt", "1e-05", "->", "0.03",
                                "0.6", "->"]
     assert "0.00 -> 1.00" in row  # recall and F1 before -> after
+    together = done.stdout.split("every proposal applied together, per conclusion:")[1]
+    assert together.splitlines()[3].split() == ["tiny_gradients", "-", "->", "1.00", "0.00",
+                                                "->", "1.00", "0.00", "->", "1.00", "0/3"]
 
     rules = yaml.safe_load(overlay.read_text(encoding="utf-8"))["rules"]
     assert [r["id"] for r in rules] == ["tiny_gradients"]
