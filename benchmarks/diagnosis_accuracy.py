@@ -268,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.reports and (args.labels or default_labels(args.reports).exists()):
             return score_folder(args)
-        if args.rediagnose:
-            print("--rediagnose needs --reports DIR with a label file", file=sys.stderr)
+        if args.rediagnose or args.labels:
+            print(f"{'--rediagnose' if args.rediagnose else '--labels'} needs --reports DIR "
+                  "(with a label file)", file=sys.stderr)
             return 2
         folder = args.corpus if args.corpus else args.manifest.parent
         source = corpus_cases(args.corpus) if args.corpus else load_manifest(args.manifest)

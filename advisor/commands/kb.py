@@ -190,9 +190,12 @@ def _calibrate(args: argparse.Namespace, dirs: list[str]) -> int:
                          "to which half)")
     part = args.part if data.split is not None else "all"
     cases = data.part(args.part)
+    if not cases and data.split is None:
+        raise UsageError(f"{data.labels}: the label file names no case; add them under "
+                         "'cases:' (see docs/calibration.md)")
     if not cases:
         raise UsageError(f"no labelled case belongs to the {part} part; check the program "
-                         f"names in {data.split.path if data.split else data.labels}")
+                         f"names in {data.split.path}")
     for program in data.unassigned_programs():
         print(f"advisor: program '{program}' is in neither half of {data.split.path}; its "
               "cases are left out", file=sys.stderr)
