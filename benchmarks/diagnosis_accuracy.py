@@ -1,9 +1,13 @@
-"""Diagnosis accuracy of `advisor probe` on a held-out set of broken and healthy setups.
+"""Diagnosis accuracy of `advisor probe` on labelled broken and healthy setups.
 
 Runs `python -m advisor probe SETUP --json REPORT` for every setup listed in
-benchmarks/setups/manifest.yaml and prints, per case, the expected ids, the top-3 warning/error
-diagnoses found, a verdict and the time taken; then the detection rate on broken cases, the clean
-rate on healthy cases and the false alarms by id. It prints; it never asserts.
+benchmarks/setups/manifest.yaml (or every program of a corpus folder), or scores reports made
+elsewhere (`--reports DIR`, e.g. the mutation tool's folder of reports + labels.yaml), and
+prints per case the expected ids, the top-3 warning/error diagnoses, a verdict and the probe's
+time; then, from advisor.calibration.scoring, per diagnosis id precision and recall, the
+confusion between ids, the false alarms per healthy program, the time per probe, and the totals
+per half of a split (calibration / evaluation) when `--split FILE` is given. It prints; it
+never asserts.
 
 Verdicts:
   detected       broken case, one of its `expect` ids is among the top-3 warnings/errors
@@ -16,8 +20,13 @@ Usage:
   python benchmarks/diagnosis_accuracy.py                 # every case
   python benchmarks/diagnosis_accuracy.py --corpus benchmarks/corpus   # real healthy programs
   python benchmarks/diagnosis_accuracy.py --reports DIR   # score stored reports, no probing
+      (cases from DIR/labels.yaml when present, or --labels FILE; else from the manifest)
+  python benchmarks/diagnosis_accuracy.py --reports DIR --split benchmarks/corpus/split.yaml
+  python benchmarks/diagnosis_accuracy.py --reports DIR --rediagnose --kb overlay.yaml
+      (re-run the engine on the stored facts: score a changed knowledge base without probing)
   python benchmarks/diagnosis_accuracy.py lr_ dead        # cases whose name contains lr_ or dead
   python benchmarks/diagnosis_accuracy.py --steps 100 --keep /tmp/reports
+  python benchmarks/diagnosis_accuracy.py --reports DIR --json   # the figures as JSON
 """
 
 from __future__ import annotations
@@ -30,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -38,7 +46,20 @@ import yaml
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SETUPS = HERE / "setups"
-SEVERITY_RANK = {"error": 0, "warning": 1}
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from advisor.calibration.dataset import default_labels, open_reports  # noqa: E402
+from advisor.calibration.labels import Case, program_of, read_split  # noqa: E402
+from advisor.calibration.reports import CaseResult, read_case  # noqa: E402
+from advisor.calibration.scoring import (  # noqa: E402
+    RANKINGS,
+    ranked,
+    render_text,
+    score_parts,
+    to_json,
+    verdict,
+)
+from advisor.errors import AdvisorError  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,30 +74,47 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep each JSON report as DIR/CASE.json (to inspect the facts)")
     p.add_argument("--top", type=int, default=3, help="how many diagnoses count (default 3)")
+    p.add_argument("--rank", choices=RANKINGS, default="report",
+                   help="order the top 3 is taken from: the report's own (root causes first, "
+                        "default) or errors before warnings then certainty")
     p.add_argument("--corpus", type=Path, metavar="DIR",
                    help="score the healthy real programs of DIR (e.g. benchmarks/corpus: every "
                         "*.py there is a healthy case) instead of the manifest")
     p.add_argument("--reports", type=Path, metavar="DIR",
                    help="score the reports already in DIR (CASE.json) instead of probing")
+    p.add_argument("--labels", type=Path, metavar="FILE",
+                   help="label file of the reports (default: DIR/labels.yaml when present)")
+    p.add_argument("--split", type=Path, metavar="FILE",
+                   help="split file (calibration/evaluation programs): figures per half")
+    p.add_argument("--rediagnose", action="store_true",
+                   help="with --reports: re-run the engine (built-in base + --kb) on each "
+                        "report's facts instead of scoring its stored diagnoses")
+    p.add_argument("--kb", action="append", default=[], metavar="DIR",
+                   help="extra knowledge folder or file for --rediagnose (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--no-cases", action="store_true",
+                   help="leave out the per-case table of a scored folder")
     return p.parse_args(argv)
 
 
-def load_manifest(path: Path) -> dict[str, dict]:
+def load_manifest(path: Path) -> dict[str, Case]:
     data = yaml.safe_load(path.read_text()) or {}
     cases = {}
     for name, entry in data.items():
         entry = entry or {}
-        cases[name[:-3] if name.endswith(".py") else name] = {
-            "file": path.parent / (name if name.endswith(".py") else name + ".py"),
-            "expect": list(entry.get("expect") or []),
-            "healthy": bool(entry.get("healthy", False)),
-        }
+        stem = name[:-3] if name.endswith(".py") else name
+        expect = () if entry.get("healthy") else tuple(entry.get("expect") or [])
+        cases[stem] = Case(stem, program_of(stem), expect)
     return cases
 
 
-def corpus_cases(folder: Path) -> dict[str, dict]:
+def setup_file(folder: Path, name: str) -> Path:
+    return folder / f"{name}.py"
+
+
+def corpus_cases(folder: Path) -> dict[str, Case]:
     """Every program of the corpus is healthy; its CORPUS dict (read without importing the
-    file) names its family, shown in the expected column."""
+    file) names its family, shown in the operator column of the JSON."""
     import ast
 
     cases = {}
@@ -89,7 +127,7 @@ def corpus_cases(folder: Path) -> dict[str, dict]:
                     family = str(ast.literal_eval(node.value).get("family", ""))
                 except ValueError:
                     family = ""
-        cases[path.stem] = {"file": path, "expect": [], "healthy": True, "family": family}
+        cases[path.stem] = Case(path.stem, path.stem, (), family)
     return cases
 
 
@@ -106,10 +144,10 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
-    if args.reports:
-        return read_case(report_path, None, "", 0.0)
-    cmd = [sys.executable, "-m", "advisor", "probe", str(case["file"]), "--json",
+def probe_case(case: Case, setup: Path, args: argparse.Namespace,
+               report_path: Path) -> CaseResult:
+    """Probe one setup in a subprocess and score the report it wrote."""
+    cmd = [sys.executable, "-m", "advisor", "probe", str(setup), "--json",
            str(report_path), "--quiet"]
     if args.steps:
         cmd += ["--steps", str(args.steps)]
@@ -126,131 +164,124 @@ def run_case(case: dict, args: argparse.Namespace, report_path: Path) -> dict:
         rc = None
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         stderr = err + f"\ntimed out after {args.timeout:.0f} s"
-    return read_case(report_path, rc, stderr, time.perf_counter() - t0)
-
-
-def read_case(report_path: Path, rc: int | None, stderr: str, elapsed: float) -> dict:
-    """The verdict's inputs from a written report (rc None: scored from a stored report)."""
-    result = {"rc": rc, "time": elapsed, "failure": None, "diagnoses": [], "partial": None,
-              "steps": None}
-    if rc is None and report_path.exists():
-        rc = 0
+    elapsed = time.perf_counter() - t0
+    result = read_case(report_path, case)
     if rc not in (0, 1) or not report_path.exists():
-        result["failure"] = f"rc={rc}: {last_line(stderr) or 'no report written'}"
-        return result
-    try:
-        report = json.loads(report_path.read_text())
-    except (OSError, ValueError) as exc:
-        result["failure"] = f"rc={rc}: unreadable report ({exc})"
-        return result
-    result["partial"] = report.get("partial")
-    details = (report.get("observations") or {}).get("details") or {}
-    steps = details.get("training_steps")
-    if steps is None:
-        steps = len((report.get("series") or {}).get("loss") or []) or None
-    result["steps"] = steps
-    diags = [d for d in report.get("diagnoses", []) if d.get("severity") in SEVERITY_RANK]
-    # the report's own order: root causes first, then the symptoms they explain (see README)
-    result["diagnoses"] = [(d["id"], d["severity"], float(d.get("certainty", 0))) for d in diags]
+        result = CaseResult(case, failure=f"rc={rc}: {last_line(stderr) or 'no report written'}")
+    if result.seconds is None:
+        result.seconds = elapsed
     return result
 
 
-def verdict(case: dict, result: dict, top: int) -> str:
-    if result["failure"]:
-        return "probe-failed"
-    if case["healthy"]:
-        errors = sum(1 for _, sev, _ in result["diagnoses"] if sev == "error")
-        warnings = sum(1 for _, sev, _ in result["diagnoses"] if sev == "warning")
-        return "healthy-clean" if errors == 0 and warnings <= 1 else "false-alarm"
-    top_ids = [i for i, _, _ in result["diagnoses"][:top]]
-    return "detected" if set(top_ids) & set(case["expect"]) else "missed"
+def rediagnosing_engine(args: argparse.Namespace):
+    from advisor.commands.options import check_knowledge
+    from advisor.engine import Engine
+
+    kb = check_knowledge(args.kb)
+    return kb, Engine(kb)
 
 
-def fmt_diags(diags: list[tuple[str, str, float]], top: int) -> str:
-    shown = [f"{i}{'!' if sev == 'error' else ''}({cf:.2f})" for i, sev, cf in diags[:top]]
-    return ", ".join(shown) if shown else "-"
+def score_folder(args: argparse.Namespace) -> int:
+    """Score the labelled reports of a folder (no probing)."""
+    data = open_reports(args.reports, args.labels, None)
+    if args.split:
+        data.split = read_split(args.split)
+    cases = {n: c for n, c in data.cases.items() if selected(n, args.filters)}
+    if not cases:
+        print("no case matches", file=sys.stderr)
+        return 2
+    kb, engine = rediagnosing_engine(args) if args.rediagnose else (None, None)
+    from advisor.commands.options import check_knowledge
+
+    for warning in data.unknown_ids(kb or check_knowledge(args.kb)):
+        print(f"warning: {warning}", file=sys.stderr)
+    results = data.results(cases, kb, engine)
+    for program in data.unassigned_programs():
+        print(f"warning: program '{program}' is in neither half of {args.split}",
+              file=sys.stderr)
+    scores = score_parts(results, data.split, args.top, args.rank)
+    if args.json:
+        print(json.dumps(to_json(scores), indent=2))
+    else:
+        sys.stdout.write(render_text(scores, cases=not args.no_cases))
+    return 0
+
+
+def width(cases: dict[str, Case]) -> int:
+    return max(len(n) for n in cases)
+
+
+def live_header(cases: dict[str, Case], top: int) -> str:
+    header = (f"{'case':<{width(cases)}}  {'expected':<44}  "
+              f"{f'top-{top} warnings/errors (! = error)':<70}  {'verdict':<13}  steps   time")
+    return header + "\n" + "-" * len(header)
+
+
+def live_row(result: CaseResult, args: argparse.Namespace, name_width: int) -> str:
+    """One case as soon as it is probed (fixed widths: the rows of a long run line up)."""
+    case = result.case
+    expected = (f"healthy {case.operator}".strip() if case.healthy else " | ".join(case.expect))
+    if result.failure:
+        found = result.failure if len(result.failure) <= 70 else result.failure[:67] + "..."
+    else:
+        found = ", ".join(f"{f.id}{'!' if f.severity == 'error' else ''}({f.certainty:.2f})"
+                          for f in ranked(result.diagnoses, args.rank)[:args.top]) or "-"
+    if result.partial:
+        found += " [partial]"
+    steps = "-" if result.steps is None else str(result.steps)
+    seconds = "-" if result.seconds is None else f"{result.seconds:5.1f}s"
+    return (f"{case.name:<{name_width}}  {expected:<44}  {found:<70}  "
+            f"{verdict(result, args.top, args.rank):<13}  {steps:>5}  {seconds}")
+
+
+def probe_all(args: argparse.Namespace, cases: dict[str, Case], folder: Path) -> int:
+    """Probe every case (or read its stored report), printing each row as it is scored."""
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
+    results = []
+    for name, case in cases.items():
+        report_path = (args.reports or args.keep or tmpdir) / f"{name}.json"
+        if args.reports:
+            result = read_case(report_path, case)
+        else:
+            result = probe_case(case, setup_file(folder, name), args, report_path)
+        results.append(result)
+        if not args.json:
+            if len(results) == 1:
+                print(live_header(cases, args.top))
+            print(live_row(result, args, width(cases)), flush=True)
+    split = read_split(args.split) if args.split else None
+    scores = score_parts(results, split, args.top, args.rank)
+    if args.json:
+        print(json.dumps(to_json(scores), indent=2))
+    else:
+        print()
+        sys.stdout.write(render_text(scores, cases=False))
+        if args.keep:
+            print(f"\nreports kept in {args.keep}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    source = corpus_cases(args.corpus) if args.corpus else load_manifest(args.manifest)
-    cases = {n: c for n, c in source.items() if selected(n, args.filters)}
-    if not cases:
-        print("no case matches", file=sys.stderr)
+    try:
+        if args.reports and (args.labels or default_labels(args.reports).exists()):
+            return score_folder(args)
+        if args.rediagnose or args.labels:
+            print(f"{'--rediagnose' if args.rediagnose else '--labels'} needs --reports DIR "
+                  "(with a label file)", file=sys.stderr)
+            return 2
+        folder = args.corpus if args.corpus else args.manifest.parent
+        source = corpus_cases(args.corpus) if args.corpus else load_manifest(args.manifest)
+        cases = {n: c for n, c in source.items() if selected(n, args.filters)}
+        if not cases:
+            print("no case matches", file=sys.stderr)
+            return 2
+        return probe_all(args, cases, folder)
+    except AdvisorError as exc:
+        print(f"diagnosis_accuracy: {exc}", file=sys.stderr)
         return 2
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
-    width = max(len(n) for n in cases)
-    header = (f"{'case':<{width}}  {'expected':<44}  "
-              f"{'top-3 warnings/errors (! = error)':<70}  {'verdict':<13}  steps   time")
-    print(header)
-    print("-" * len(header))
-    rows = []
-    for name, case in cases.items():
-        report_path = (args.reports or args.keep or tmpdir) / f"{name}.json"
-        result = run_case(case, args, report_path)
-        v = verdict(case, result, args.top)
-        expected = (f"healthy {case.get('family', '')}".strip() if case["healthy"]
-                    else " | ".join(case["expect"]))
-        if result["failure"]:
-            found = result["failure"]
-            found = found if len(found) <= 70 else found[:67] + "..."
-        else:
-            found = fmt_diags(result["diagnoses"], args.top)
-        if result.get("partial"):
-            found += " [partial]"
-        steps = "-" if result["steps"] is None else str(result["steps"])
-        print(f"{name:<{width}}  {expected:<44}  {found:<70}  {v:<13}  {steps:>5}  "
-              f"{result['time']:5.1f}s", flush=True)
-        rows.append((name, case, result, v))
-
-    broken = [r for r in rows if not r[1]["healthy"]]
-    healthy = [r for r in rows if r[1]["healthy"]]
-    detected = sum(1 for r in broken if r[3] == "detected")
-    clean = sum(1 for r in healthy if r[3] == "healthy-clean")
-    failed = [r for r in rows if r[3] == "probe-failed"]
-    print()
-    if broken:
-        print(f"detection rate (broken cases): {detected}/{len(broken)} "
-              f"= {100.0 * detected / len(broken):.0f}%")
-    if healthy:
-        print(f"clean rate (healthy cases):    {clean}/{len(healthy)} "
-              f"= {100.0 * clean / len(healthy):.0f}%")
-    print(f"probe failures:                {len(failed)}")
-    print(f"total time:                    {sum(r[2]['time'] for r in rows):.0f}s")
-
-    alarms: Counter[str] = Counter()
-    alarm_cases: dict[str, list[str]] = {}
-    for name, _case, result, _v in healthy:
-        for i, sev, _cf in result["diagnoses"]:
-            alarms[i] += 1
-            alarm_cases.setdefault(i, []).append(f"{name}({sev})")
-    print("\nwarnings/errors raised on healthy cases (false alarms), by id:")
-    if not alarms:
-        print("  none")
-    for i, n in alarms.most_common():
-        print(f"  {i:<36} {n}  {', '.join(alarm_cases[i])}")
-
-    others: Counter[str] = Counter()
-    for _name, case, result, _v in broken:
-        for i, _sev, _cf in result["diagnoses"][: args.top]:
-            if i not in case["expect"]:
-                others[i] += 1
-    if others:
-        print("\nother ids in the top-3 of broken cases (not counted; often true side effects):")
-        for i, n in others.most_common():
-            print(f"  {i:<36} {n}")
-    missed = [r[0] for r in broken if r[3] == "missed"]
-    if missed:
-        print("\nmissed: " + ", ".join(missed))
-    if failed:
-        print("\nprobe failures:")
-        for name, _c, result, _v in failed:
-            print(f"  {name}: {result['failure']}")
-    if args.keep:
-        print(f"\nreports kept in {args.keep}")
-    return 0
 
 
 if __name__ == "__main__":

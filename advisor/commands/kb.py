@@ -1,4 +1,4 @@
-"""`advisor kb ...`: validate, list, show, graph, test and schema."""
+"""`advisor kb ...`: validate, list, show, graph, test, schema and calibrate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 import textwrap
 
-from advisor.commands.options import add_kb_option, kb_dirs
+from advisor.commands.options import add_kb_option, kb_dirs, positive_int
 from advisor.errors import EXIT_OK, EXIT_USAGE
 from advisor.kb import KBError, KnowledgeBase, load_kb
 
@@ -28,7 +28,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     test.add_argument("dirs", nargs="*", metavar="DIR")
     test.add_argument("-v", "--verbose", action="store_true", help="list passing examples too")
     sub.add_parser("schema", help="print the JSON Schema of knowledge files")
-    for p in (parser, validate, listing, show, graph, test):
+    calibrate = sub.add_parser(
+        "calibrate", help="propose rule thresholds and cfs fitted on labelled probe reports",
+        description="Fit each rule's numeric thresholds and cf on labelled probe reports (the "
+                    "procedure is in docs/calibration.md) and print the proposals; -o writes "
+                    "them as a knowledge overlay to review and load with --kb.")
+    calibrate.add_argument("reports", metavar="REPORTS_DIR",
+                           help="folder of probe reports CASE.json (and labels.yaml)")
+    calibrate.add_argument("--labels", metavar="FILE",
+                           help="label file (default: REPORTS_DIR/labels.yaml)")
+    calibrate.add_argument("--split", metavar="FILE",
+                           help="split file (calibration/evaluation programs); only --part is "
+                                "fitted on")
+    calibrate.add_argument("--part", choices=["calibration", "evaluation"],
+                           default="calibration", help="the half to fit on (default: "
+                                                       "calibration; needs --split)")
+    calibrate.add_argument("-o", "--output", metavar="OVERLAY.yaml",
+                           help="write the proposals as a knowledge overlay (atomically)")
+    calibrate.add_argument("--min-positives", type=positive_int, default=3, metavar="N",
+                           help="fit a rule only when at least N cases expect its conclusion "
+                                "(default 3)")
+    calibrate.add_argument("--format", choices=["text", "json"], default="text")
+    for p in (parser, validate, listing, show, graph, test, calibrate):
         add_kb_option(p)
 
 
@@ -73,8 +94,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(kb_file_schema(), indent=2))
         return EXIT_OK
     if command is None:
-        print("usage: advisor kb {validate,list,show,graph,test,schema} ...", file=sys.stderr)
+        print("usage: advisor kb {validate,list,show,graph,test,schema,calibrate} ...",
+              file=sys.stderr)
         return EXIT_USAGE
+    if command == "calibrate":
+        return _calibrate(args, dirs)
     kb = _load(dirs, check_examples=command == "validate")
     if kb is None:
         return EXIT_USAGE
@@ -147,3 +171,75 @@ def _test(kb: KnowledgeBase, args: argparse.Namespace) -> int:
             print(textwrap.indent(f"{o.example.location}: {o.describe()}", "      "))
     print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace, dirs: list[str]) -> int:
+    """Fit on the labelled reports (one half when a split is given), print the proposals and
+    write the overlay; the overlay is then loaded with every example checked, so a file that
+    would not load is never left behind unnoticed."""
+    from advisor.calibration.dataset import open_reports
+    from advisor.calibration.fit import Calibrator, samples_of
+    from advisor.calibration.table import render_proposals
+    from advisor.commands.options import check_knowledge, check_output_path
+    from advisor.errors import UsageError
+
+    check_output_path("--output", args.output)
+    data = open_reports(args.reports, args.labels, args.split)
+    if data.split is None and args.part != "calibration":
+        raise UsageError("--part needs --split FILE (the file that says which programs belong "
+                         "to which half)")
+    part = args.part if data.split is not None else "all"
+    cases = data.part(args.part)
+    if not cases and data.split is None:
+        raise UsageError(f"{data.labels}: the label file names no case; add them under "
+                         "'cases:' (see docs/calibration.md)")
+    if not cases:
+        raise UsageError(f"no labelled case belongs to the {part} part; check the program "
+                         f"names in {data.split.path}")
+    for program in data.unassigned_programs():
+        print(f"advisor: program '{program}' is in neither half of {data.split.path}; its "
+              "cases are left out", file=sys.stderr)
+    kb = check_knowledge(dirs)
+    for warning in data.unknown_ids(kb):
+        print(f"advisor: warning: {warning}", file=sys.stderr)
+    results = data.results(cases, kb)
+    failed = [r.name for r in results if r.failure]
+    if failed:
+        print(f"advisor: {len(failed)} case(s) without a usable report are left out: "
+              f"{', '.join(failed[:10])}", file=sys.stderr)
+    calibrator = Calibrator(kb, samples_of(results), min_positives=args.min_positives)
+    proposals = calibrator.fit()
+    joint = calibrator.joint(proposals)
+    if args.format == "json":
+        print(json.dumps({"part": part, "cases": len(results) - len(failed),
+                          "proposals": [p.to_dict() for p in proposals],
+                          "joint": {c: {"before": b.to_dict(), "after": a.to_dict()}
+                                    for c, (b, a) in joint.items()}}, indent=2))
+    else:
+        sys.stdout.write(render_proposals(proposals, part, joint))
+    if args.output:
+        _write_overlay(args.output, proposals, data, part, len(results) - len(failed), dirs)
+    return EXIT_OK
+
+
+def _write_overlay(path: str, proposals, data, part: str, n_cases: int,
+                   dirs: list[str]) -> None:
+    from advisor.calibration.overlay import render_overlay
+    from advisor.errors import UsageError
+    from advisor.report.files import write_atomic
+
+    where = "all cases" if part == "all" else f"the {part} cases"
+    header = [f"Calibration overlay: `advisor kb calibrate {data.folder}` on {where} "
+              f"({n_cases} reports), labels {data.labels}"
+              + (f", split {data.split.path}" if data.split else "") + "."]
+    try:
+        write_atomic(path, render_overlay(proposals, header))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the overlay: {exc.strerror or exc}") from None
+    try:
+        load_kb([*dirs, path], check_examples=True)
+    except KBError as exc:  # a bug of ours: the proposals were checked one by one
+        raise UsageError(f"{path}: the overlay was written but does not load:\n{exc}") from None
+    changed = sum(1 for p in proposals if p.changed)
+    print(f"\noverlay written to {path} ({changed} rule(s)); review it, then load it with "
+          f"--kb: `advisor diagnose --kb {path} REPORT`, `advisor kb validate --kb {path}`")
