@@ -25,7 +25,7 @@ MAD_TO_STD = 1.4826
 """Scales a median absolute deviation to the standard deviation of a normal distribution."""
 MEAN_AD_TO_STD = 1.2533
 """Scales a mean absolute deviation to a normal standard deviation (sqrt(pi/2)); used when more
-than half the targets are equal and the MAD is zero."""
+than half the targets are equal, the MAD is zero and too few others remain to judge alone."""
 DUPLICATE_CONFLICT_SHARE = 0.02
 """Share of samples whose identical input was seen with another label that makes the labels
 inconsistent: a few exact duplicates with different labels happen in real data (annotation
@@ -117,7 +117,13 @@ def robust_outlier_fraction(y: np.ndarray, z: float = OUTLIER_Z) -> float | None
     med = np.median(y)
     dev = np.abs(y - med)
     scale = MAD_TO_STD * np.median(dev)
-    if scale == 0:
+    if scale == 0:  # more than half the values are one value: a point mass plus the rest
+        rest = y[y != med]
+        if len(rest) >= OUTLIER_MIN_VALUES and len(np.unique(rest)) > 1:
+            # e.g. pixel targets on a zero background: the values off the background are
+            # judged among themselves; being off the background is not being an outlier
+            inner = robust_outlier_fraction(rest, z)
+            return 0.0 if inner is None else inner * len(rest) / len(y)
         scale = MEAN_AD_TO_STD * dev.mean()
     if scale == 0:
         return 0.0
@@ -147,7 +153,7 @@ def label_predictability(record: DataRecord, task: TaskInfo,
     data); labels unrelated to the inputs score like shuffled ones (z near 0)."""
     if task.kind == "multilabel" or record.input_integer or len(record.knn_x) < KNN_MIN_SAMPLES:
         return None
-    if task.class_indices and np.asarray(record.knn_y[0]).size > 1:
+    if (task.class_indices or task.kind == "binary") and np.asarray(record.knn_y[0]).size > 1:
         return None  # per-pixel or per-token labels: not one label per input
     x = np.stack(record.knn_x).astype(np.float64)
     y_raw = np.stack(record.knn_y)
@@ -209,6 +215,14 @@ def labels_inconsistent(record: DataRecord, targets: np.ndarray,
     return (False, 1.0), ""
 
 
+def content_labels(labels: np.ndarray, structural: list[int]) -> np.ndarray:
+    """The labels without the padding and end-marker ids of sequence targets: their counts
+    follow the sequence lengths, not a class distribution anyone would rebalance."""
+    if not structural:
+        return labels
+    return labels[~np.isin(labels, np.asarray(structural, dtype=labels.dtype))]
+
+
 def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Judgement:
     """Class facts: number of classes, labels out of range, imbalance, inconsistent labels,
     and whether the classes match the model's outputs."""
@@ -224,7 +238,10 @@ def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Ju
     elif labels is not None and len(labels):
         reference = global_labels(record, task)
         ref = reference if reference is not None and len(reference) else labels
-        counts = np.bincount(ref - ref.min())
+        ref = content_labels(ref, record.structural_tokens)
+        if record.structural_tokens:
+            out.details["structural_tokens"] = list(record.structural_tokens)
+        counts = np.bincount(ref - ref.min()) if len(ref) else np.zeros(0, dtype=np.int64)
         counts = counts[counts > 0]
         if len(counts) >= 2:
             out.facts["data.class_imbalance_ratio"] = float(counts.max() / counts.min())
@@ -248,5 +265,8 @@ def judge_regression_targets(targets: np.ndarray) -> Judgement:
     fractions = [f for f in fractions if f is not None]
     if fractions:
         out.facts["data.target_outlier_fraction"] = max(fractions)
+    finite = np.where(np.isfinite(y), y, np.nan)
+    if len(y) >= 2 and np.isfinite(finite).any(axis=0).any():
+        out.facts["data.target_max_std"] = float(np.nanmax(np.nanstd(finite, axis=0)))
     out.details["target_range"] = [float(np.nanmin(y)), float(np.nanmax(y))]
     return out
