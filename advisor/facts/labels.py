@@ -57,9 +57,9 @@ def class_labels(targets: np.ndarray, task: TaskInfo) -> np.ndarray | None:
     if task.kind == "multilabel":
         return None
     t = np.asarray(targets)
-    if t.ndim >= 2 and t.shape[1] > 1 and not task.class_indices:
+    if t.ndim >= 2 and t.shape[1] > 1 and not task.class_indices and task.kind != "binary":
         return t.astype(np.float32).argmax(1)
-    flat = t.reshape(-1).astype(np.float32)
+    flat = t.reshape(-1).astype(np.float32)  # binary: one decision per value (per pixel)
     if task.kind == "binary" and not task.class_indices:
         flat = (flat > 0.5).astype(np.float32)
     flat = flat[flat != task.ignore_index]

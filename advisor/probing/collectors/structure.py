@@ -184,7 +184,7 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
         obs.details["output_shape"] = list(out.shape)
         obs.details["target_shape"] = list(t.shape)
         mismatch = shapes_broadcast_silently(out, t, kind)
-        if mismatch and loss_handles_shapes(ctx, outputs, targets, loss):
+        if mismatch and loss_handles_shapes(ctx.setup.loss_fn, outputs, targets, loss):
             mismatch = False
             obs.details["target_shape_handled_by_loss"] = True
         obs.set("wiring.target_shape_mismatch", mismatch)
@@ -193,22 +193,29 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
 
 
 @torch.no_grad()
-def loss_handles_shapes(ctx: ProbeContext, outputs: Any, targets: Any, loss: Any) -> bool:
-    """The loss callable gives the same value with the targets in the output's shape: it
-    aligns the shapes itself (squeezes the channel of a one-channel mask) or nothing
-    broadcasts at this batch size, so the shapes that differ at its door do no harm. Only
-    for a single output and target tensor of the same number of values."""
+def loss_handles_shapes(loss_fn: Any, outputs: Any, targets: Any, loss: Any) -> bool:
+    """The loss callable gives the same value with output and target in one shape (the
+    targets in the output's, or the output in the targets'): it aligns the shapes itself
+    (squeezes the channel of a one-channel mask) or nothing broadcasts at this batch size, so
+    the shapes that differ at its door do no harm. Only for a single output and target tensor
+    of the same number of values."""
     if not (isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)) \
             or outputs.numel() != targets.numel() or outputs.shape == targets.shape:
         return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            aligned = ctx.setup.loss_fn(outputs, targets.reshape(outputs.shape))
-        before, after = loss_value(loss), loss_value(aligned)
-    except Exception:  # the loss refuses the aligned shape: it needs the one it was given
+    before = loss_value(loss)
+    if not math.isfinite(before):
         return False
-    return math.isfinite(before) and math.isclose(before, after, rel_tol=1e-5, abs_tol=1e-8)
+    for out, target in ((outputs, targets.reshape(outputs.shape)),
+                        (outputs.reshape(targets.shape), targets)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                after = loss_value(loss_fn(out, target))
+        except Exception:  # the loss refuses this shape: try the other alignment
+            continue
+        if math.isclose(before, after, rel_tol=1e-5, abs_tol=1e-8):
+            return True
+    return False
 
 
 def shapes_broadcast_silently(out: torch.Tensor, target: torch.Tensor, kind: str) -> bool:
