@@ -25,7 +25,10 @@ MAD_TO_STD = 1.4826
 """Scales a median absolute deviation to the standard deviation of a normal distribution."""
 MEAN_AD_TO_STD = 1.2533
 """Scales a mean absolute deviation to a normal standard deviation (sqrt(pi/2)); used when more
-than half the targets are equal, the MAD is zero and too few others remain to judge alone."""
+than half the targets are equal (the MAD is zero) and too few others remain to judge alone."""
+POINT_MASS_SHARE = 0.2
+"""Share of one exact value that makes a target column a point mass plus a spread: a fifth
+of the samples at one value is a background or a floor, not a sample of a continuous law."""
 DUPLICATE_CONFLICT_SHARE = 0.02
 """Share of samples whose identical input was seen with another label that makes the labels
 inconsistent: a few exact duplicates with different labels happen in real data (annotation
@@ -114,20 +117,37 @@ def robust_outlier_fraction(y: np.ndarray, z: float = OUTLIER_Z) -> float | None
     y = y[np.isfinite(y)]
     if len(y) < OUTLIER_MIN_VALUES:
         return None
+    mass = point_mass(y)
+    if mass is not None:
+        # e.g. pixel targets on a zero background: the values off the background are judged
+        # among themselves; being off the background is not being an outlier
+        rest = y[y != mass]
+        inner = robust_outlier_fraction(rest, z)
+        return 0.0 if inner is None else inner * len(rest) / len(y)
     med = np.median(y)
     dev = np.abs(y - med)
     scale = MAD_TO_STD * np.median(dev)
-    if scale == 0:  # more than half the values are one value: a point mass plus the rest
-        rest = y[y != med]
-        if len(rest) >= OUTLIER_MIN_VALUES and len(np.unique(rest)) > 1:
-            # e.g. pixel targets on a zero background: the values off the background are
-            # judged among themselves; being off the background is not being an outlier
-            inner = robust_outlier_fraction(rest, z)
-            return 0.0 if inner is None else inner * len(rest) / len(y)
+    if scale == 0:
         scale = MEAN_AD_TO_STD * dev.mean()
     if scale == 0:
         return 0.0
     return float((dev / scale > z).mean())
+
+
+def point_mass(y: np.ndarray) -> float | None:
+    """The value that holds at least POINT_MASS_SHARE of the values when the others still vary
+    enough to be judged (OUTLIER_MIN_VALUES of them, not all equal); None otherwise.
+
+    A column that is a point mass plus a spread (a zero background under an image, a count
+    that is mostly 0) has a median absolute deviation near zero, so every value off the mass
+    would read as an outlier."""
+    values, counts = np.unique(y, return_counts=True)
+    top = int(counts.argmax())
+    if counts[top] < POINT_MASS_SHARE * len(y) or len(values) < 3:
+        return None
+    if len(y) - counts[top] < OUTLIER_MIN_VALUES:
+        return None
+    return float(values[top])
 
 
 def labels_constant(targets: np.ndarray) -> bool:
@@ -257,11 +277,25 @@ def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Ju
     return out
 
 
-def judge_regression_targets(targets: np.ndarray) -> Judgement:
-    """The largest share of outlying values over the target columns, and the target range."""
+DENSE_POOL_VALUES = 200_000
+"""Values of dense targets pooled for the outlier test (an even stride over them beyond it)."""
+
+
+def judge_regression_targets(targets: np.ndarray, dense: bool = False) -> Judgement:
+    """The largest share of outlying values over the target columns, and the target range.
+
+    Dense targets (an image or a map per sample: every column is the same quantity at another
+    position) are judged pooled: one pixel's values over the images follow whatever the images
+    put there (background at the borders, strokes now and then), which no column-wise outlier
+    test can tell from an error."""
     out = Judgement()
     y = np.asarray(targets).astype(np.float64).reshape(len(targets), -1)
-    fractions = [robust_outlier_fraction(y[:, j]) for j in range(y.shape[1])]
+    if dense and y.shape[1] > 1:
+        pooled = y.reshape(-1)
+        pooled = pooled[::max(1, len(pooled) // DENSE_POOL_VALUES)]
+        fractions = [robust_outlier_fraction(pooled)]
+    else:
+        fractions = [robust_outlier_fraction(y[:, j]) for j in range(y.shape[1])]
     fractions = [f for f in fractions if f is not None]
     if fractions:
         out.facts["data.target_outlier_fraction"] = max(fractions)

@@ -69,3 +69,20 @@ def test_a_real_outlier_off_the_point_mass_still_counts():
     column[:100] = rng.normal(1.0, 0.1, size=100)
     column[:8] = 50.0
     assert robust_outlier_fraction(column) >= 0.01
+
+
+def test_dense_regression_targets_are_judged_pooled():
+    """A pixel's values over the images follow the images (a stroke now and then at a border
+    pixel): pooled, the image's values have no outliers; a map scaled by 100 still has."""
+    rng = np.random.default_rng(2)
+    images = np.zeros((300, 10, 10))
+    images[:, 3:7, 3:7] = rng.uniform(0.3, 1.0, size=(300, 4, 4))
+    strokes = rng.random((300, 10, 10)) < 0.03  # rare bright pixels anywhere
+    images[strokes] = rng.uniform(0.5, 1.0, size=int(strokes.sum()))
+    flat = images.reshape(300, -1)
+    assert judge_regression_targets(flat).facts["data.target_outlier_fraction"] >= 0.01
+    assert judge_regression_targets(flat, dense=True).facts["data.target_outlier_fraction"] < 0.01
+    broken = images.copy()
+    broken[:20] *= 100  # one map in 15
+    assert judge_regression_targets(broken.reshape(300, -1), dense=True).facts[
+        "data.target_outlier_fraction"] >= 0.01

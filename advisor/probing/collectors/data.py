@@ -47,7 +47,8 @@ def observe_data(scan_: DataScan, task: TaskInfo, param_count: int | None,
     if task.classification:
         labels = judge_classes(record, targets, task)
     else:
-        labels = judge_regression_targets(targets)
+        dense = bool(record.targets) and record.targets[0].ndim >= 3  # (N, C?, H, W) maps
+        labels = judge_regression_targets(targets, dense=dense)
     labels.merge(judge_order(record, task))
     labels.merge(Judgement(facts={"data.labels_constant": labels_constant(targets)}))
     obs.apply(labels)
