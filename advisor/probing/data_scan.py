@@ -226,7 +226,7 @@ def _step_targets(out: DataScan, batch: Any, t: torch.Tensor) -> None:
     data. Targets that are a member of the batch are read from the data."""
     found: list[torch.Tensor] = []
     _collect(batch, found)
-    if any(_same_tensor(member, t) for member in found):
+    if any(_same_values(member, t) for member in found):
         out.step_targets_fixed, out.step_targets = False, None
         return
     if out.batches == 1:
@@ -289,6 +289,18 @@ def _same_tensor(t: torch.Tensor, targets: torch.Tensor | None) -> bool:
             or targets.layout != torch.strided or t.device != targets.device:
         return False
     return bool(torch.equal(t, targets))
+
+
+def _same_values(member: torch.Tensor, targets: torch.Tensor) -> bool:
+    """A batch member holding the targets' values, whatever its dtype or device (a step that
+    returns `y.float()` or `y.to(device)` still reads its targets from the data)."""
+    if member is targets:
+        return True
+    if member.layout != torch.strided or targets.layout != torch.strided \
+            or member.numel() != targets.numel() or member.is_complex() or targets.is_complex():
+        return False
+    return bool(torch.equal(member.detach().reshape(-1).to("cpu", torch.float64),
+                            targets.detach().reshape(-1).to("cpu", torch.float64)))
 
 
 def sample_rows(x: torch.Tensor, more: list[torch.Tensor]) -> torch.Tensor:

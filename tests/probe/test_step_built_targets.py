@@ -70,3 +70,15 @@ def test_constant_labels_in_the_data_are_still_found():
 
     batches = [(views, torch.zeros_like(y)) for views, y in _views()]
     assert _label_facts(step, batches)["data.labels_constant"] is True
+
+
+def test_constant_labels_converted_by_the_step_are_still_found():
+    """A step that returns `y.float()` (another dtype, another object) reads its targets from
+    the batch: constant labels there are still the data's."""
+    def step(model, batch):
+        (a, _), y = batch
+        return model(a)[:, 0], y.float()
+
+    batches = [(views, torch.zeros_like(y)) for views, y in _views()]
+    result = scan(batches, step=step, model=nn.Linear(6, 8))
+    assert result.record().targets_built_by_step is False
