@@ -72,13 +72,39 @@ def identical_rows(weight: np.ndarray, bias: np.ndarray | None,
     return True
 
 
-def judge_initialisation(layers: Iterable[LayerScale],
-                         identical_row_layers: list[str]) -> Judgement:
-    """model.init_scale_ratio (worst layer) and the layers whose units start identical."""
+def judge_initialisation(layers: Iterable[LayerScale], identical_row_layers: list[str],
+                         identical_weight_layers: Iterable[str] = ()) -> Judgement:
+    """model.init_scale_ratio (worst layer) and the layers whose units start identical: with
+    their biases (`identical_row_layers`), or in their weights only (`identical_weight_layers`:
+    zero or constant weights under random biases, whose units differ by a constant only and
+    see nothing of their input that the others do not)."""
     out = Judgement()
     ratio, worst = init_scale_ratio(layers)
     if ratio is not None:
         out.facts["model.init_scale_ratio"] = ratio
         out.details["init_scale_worst_layer"] = worst
     out.details["identical_row_layers"] = list(identical_row_layers)
+    weight_only = [n for n in identical_weight_layers if n not in identical_row_layers]
+    if weight_only:
+        out.details["identical_weight_layers"] = weight_only
     return out
+
+
+def outputs_ignore_inputs(outputs: np.ndarray, inputs: np.ndarray,
+                          rtol: float = IDENTICAL_RTOL) -> bool | None:
+    """The model gives every sample of a batch the same output although their inputs differ:
+    what constant (e.g. zero) weights under random biases do, since no information about the
+    input passes the constant layer. None when fewer than two samples or identical inputs
+    leave nothing to compare."""
+    out = np.asarray(outputs, dtype=np.float64)
+    x = np.asarray(inputs, dtype=np.float64)
+    if out.ndim == 0 or len(out) < 2 or len(x) < 2:
+        return None
+    x = x.reshape(len(x), -1)
+    if not bool((np.abs(x - x[:1]) > 0).any()):
+        return None
+    rows = out.reshape(len(out), -1)
+    if not np.isfinite(rows).all():
+        return None
+    scale = float(np.abs(rows).max()) + 1e-30
+    return bool(float(np.abs(rows - rows[:1]).max()) <= max(rtol, 1e-5) * scale)

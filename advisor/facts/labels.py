@@ -25,7 +25,10 @@ MAD_TO_STD = 1.4826
 """Scales a median absolute deviation to the standard deviation of a normal distribution."""
 MEAN_AD_TO_STD = 1.2533
 """Scales a mean absolute deviation to a normal standard deviation (sqrt(pi/2)); used when more
-than half the targets are equal and the MAD is zero."""
+than half the targets are equal (the MAD is zero) and too few others remain to judge alone."""
+POINT_MASS_SHARE = 0.2
+"""Share of one exact value that makes a target column a point mass plus a spread: a fifth
+of the samples at one value is a background or a floor, not a sample of a continuous law."""
 DUPLICATE_CONFLICT_SHARE = 0.02
 """Share of samples whose identical input was seen with another label that makes the labels
 inconsistent: a few exact duplicates with different labels happen in real data (annotation
@@ -57,9 +60,9 @@ def class_labels(targets: np.ndarray, task: TaskInfo) -> np.ndarray | None:
     if task.kind == "multilabel":
         return None
     t = np.asarray(targets)
-    if t.ndim >= 2 and t.shape[1] > 1 and not task.class_indices:
+    if t.ndim >= 2 and t.shape[1] > 1 and not task.class_indices and task.kind != "binary":
         return t.astype(np.float32).argmax(1)
-    flat = t.reshape(-1).astype(np.float32)
+    flat = t.reshape(-1).astype(np.float32)  # binary: one decision per value (per pixel)
     if task.kind == "binary" and not task.class_indices:
         flat = (flat > 0.5).astype(np.float32)
     flat = flat[flat != task.ignore_index]
@@ -114,6 +117,13 @@ def robust_outlier_fraction(y: np.ndarray, z: float = OUTLIER_Z) -> float | None
     y = y[np.isfinite(y)]
     if len(y) < OUTLIER_MIN_VALUES:
         return None
+    mass = point_mass(y)
+    if mass is not None:
+        # e.g. pixel targets on a zero background: the values off the background are judged
+        # among themselves; being off the background is not being an outlier
+        rest = y[y != mass]
+        inner = robust_outlier_fraction(rest, z)
+        return 0.0 if inner is None else inner * len(rest) / len(y)
     med = np.median(y)
     dev = np.abs(y - med)
     scale = MAD_TO_STD * np.median(dev)
@@ -122,6 +132,22 @@ def robust_outlier_fraction(y: np.ndarray, z: float = OUTLIER_Z) -> float | None
     if scale == 0:
         return 0.0
     return float((dev / scale > z).mean())
+
+
+def point_mass(y: np.ndarray) -> float | None:
+    """The value that holds at least POINT_MASS_SHARE of the values when the others still vary
+    enough to be judged (OUTLIER_MIN_VALUES of them, not all equal); None otherwise.
+
+    A column that is a point mass plus a spread (a zero background under an image, a count
+    that is mostly 0) has a median absolute deviation near zero, so every value off the mass
+    would read as an outlier."""
+    values, counts = np.unique(y, return_counts=True)
+    top = int(counts.argmax())
+    if counts[top] < POINT_MASS_SHARE * len(y) or len(values) < 3:
+        return None
+    if len(y) - counts[top] < OUTLIER_MIN_VALUES:
+        return None
+    return float(values[top])
 
 
 def labels_constant(targets: np.ndarray) -> bool:
@@ -147,7 +173,7 @@ def label_predictability(record: DataRecord, task: TaskInfo,
     data); labels unrelated to the inputs score like shuffled ones (z near 0)."""
     if task.kind == "multilabel" or record.input_integer or len(record.knn_x) < KNN_MIN_SAMPLES:
         return None
-    if task.class_indices and np.asarray(record.knn_y[0]).size > 1:
+    if (task.class_indices or task.kind == "binary") and np.asarray(record.knn_y[0]).size > 1:
         return None  # per-pixel or per-token labels: not one label per input
     x = np.stack(record.knn_x).astype(np.float64)
     y_raw = np.stack(record.knn_y)
@@ -209,6 +235,14 @@ def labels_inconsistent(record: DataRecord, targets: np.ndarray,
     return (False, 1.0), ""
 
 
+def content_labels(labels: np.ndarray, structural: list[int]) -> np.ndarray:
+    """The labels without the padding and end-marker ids of sequence targets: their counts
+    follow the sequence lengths, not a class distribution anyone would rebalance."""
+    if not structural:
+        return labels
+    return labels[~np.isin(labels, np.asarray(structural, dtype=labels.dtype))]
+
+
 def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Judgement:
     """Class facts: number of classes, labels out of range, imbalance, inconsistent labels,
     and whether the classes match the model's outputs."""
@@ -224,7 +258,10 @@ def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Ju
     elif labels is not None and len(labels):
         reference = global_labels(record, task)
         ref = reference if reference is not None and len(reference) else labels
-        counts = np.bincount(ref - ref.min())
+        ref = content_labels(ref, record.structural_tokens)
+        if record.structural_tokens:
+            out.details["structural_tokens"] = list(record.structural_tokens)
+        counts = np.bincount(ref - ref.min()) if len(ref) else np.zeros(0, dtype=np.int64)
         counts = counts[counts > 0]
         if len(counts) >= 2:
             out.facts["data.class_imbalance_ratio"] = float(counts.max() / counts.min())
@@ -240,13 +277,30 @@ def judge_classes(record: DataRecord, targets: np.ndarray, task: TaskInfo) -> Ju
     return out
 
 
-def judge_regression_targets(targets: np.ndarray) -> Judgement:
-    """The largest share of outlying values over the target columns, and the target range."""
+DENSE_POOL_VALUES = 200_000
+"""Values of dense targets pooled for the outlier test (an even stride over them beyond it)."""
+
+
+def judge_regression_targets(targets: np.ndarray, dense: bool = False) -> Judgement:
+    """The largest share of outlying values over the target columns, and the target range.
+
+    Dense targets (an image or a map per sample: every column is the same quantity at another
+    position) are judged pooled: one pixel's values over the images follow whatever the images
+    put there (background at the borders, strokes now and then), which no column-wise outlier
+    test can tell from an error."""
     out = Judgement()
     y = np.asarray(targets).astype(np.float64).reshape(len(targets), -1)
-    fractions = [robust_outlier_fraction(y[:, j]) for j in range(y.shape[1])]
+    if dense and y.shape[1] > 1:
+        pooled = y.reshape(-1)
+        pooled = pooled[::max(1, len(pooled) // DENSE_POOL_VALUES)]
+        fractions = [robust_outlier_fraction(pooled)]
+    else:
+        fractions = [robust_outlier_fraction(y[:, j]) for j in range(y.shape[1])]
     fractions = [f for f in fractions if f is not None]
     if fractions:
         out.facts["data.target_outlier_fraction"] = max(fractions)
+    finite = np.where(np.isfinite(y), y, np.nan)
+    if len(y) >= 2 and np.isfinite(finite).any(axis=0).any():
+        out.facts["data.target_max_std"] = float(np.nanmax(np.nanstd(finite, axis=0)))
     out.details["target_range"] = [float(np.nanmin(y)), float(np.nanmax(y))]
     return out

@@ -88,6 +88,8 @@ class DataRecord:
     sampler_shuffle: bool | None = None     # the sampler's own `shuffle` flag, if it has one
     next_token_matches: int = 0             # token positions whose target is the next input
     next_token_positions: int = 0
+    structural_tokens: list[int] = field(default_factory=list)  # padding / end-marker ids
+    targets_built_by_step: bool = False     # a step made the same targets for every batch
 
     def all_targets(self) -> np.ndarray | None:
         """Every target seen, concatenated (per-sample rows flattened); the first batch's when

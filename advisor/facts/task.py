@@ -73,6 +73,23 @@ def output_size(output_shape: Sequence[int] | None, loss: str) -> int | None:
     return int(output_shape[-1])
 
 
+def dense_channels(output_shape: Sequence[int] | None, target_shape: Sequence[int]) -> int | None:
+    """Channels of a dense (per-pixel or per-position) prediction: outputs (N, C, *S) of an
+    image-like layout against targets (N, *S) (C = 1, the channel left out) or (N, C, *S) with
+    four dimensions or more. A segmentation mask (N, H, W) against logits (N, 1, H, W) is one
+    binary decision per pixel, not a multilabel task with H*W labels. None for anything else
+    (sequences (N, T, F) keep their features last)."""
+    if output_shape is None or len(output_shape) < 3:
+        return None
+    out, target = tuple(output_shape), tuple(target_shape)
+    if len(target) == len(out) - 1 and out[1] == 1 and target[1:] == out[2:] \
+            and target[:1] == out[:1]:
+        return 1
+    if len(out) >= 4 and target == out:
+        return int(out[1])
+    return None
+
+
 def _per_sample_width(targets: np.ndarray) -> int:
     if targets.ndim <= 1:
         return 1
@@ -80,16 +97,22 @@ def _per_sample_width(targets: np.ndarray) -> int:
 
 
 def infer_task(given: str | None, loss: str, output_shape: Sequence[int] | None,
-               targets: np.ndarray, ignore: int = -100) -> TaskInfo:
+               targets: np.ndarray, ignore: int = -100,
+               target_shape: Sequence[int] | None = None) -> TaskInfo:
     """The task from the setup, else from the loss kind and the targets' dtype, shape, values.
 
     Class-index losses (cross entropy, NLL) mean multiclass; binary losses mean binary, or
     multilabel with several targets per sample; any other loss is judged by its targets alone
-    (integers or 0/1 values are classification, anything else regression)."""
+    (integers or 0/1 values are classification, anything else regression). `target_shape` is
+    one batch's target shape when `targets` holds several batches flattened per sample."""
     t = np.asarray(targets)
     out_size = output_size(output_shape, loss)
     integer = t.dtype.kind in "biu"
     width = _per_sample_width(t)
+    channels = None if loss in CLASS_INDEX_LOSSES else \
+        dense_channels(output_shape, t.shape if target_shape is None else target_shape)
+    if channels is not None:  # judged per pixel: the channels are the outputs
+        out_size, width = channels, channels
     same_shape = output_shape is not None and tuple(output_shape[1:]) == tuple(t.shape[1:]) \
         and t.ndim >= 2
     info = TaskInfo("regression", "inferred", loss, out_size, False, ignore_index=ignore)

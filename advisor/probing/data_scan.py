@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader
 
 from advisor.facts.records import DataRecord, FeatureStats
+from advisor.facts.sequence import sequence_grid, structural_tokens
 from advisor.probing.batches import BatchStream, first_tensor, forward, leading_size, split_pair
 
 KNN_SAMPLES = 2000
@@ -71,6 +72,9 @@ class DataScan:
     seconds: float = 0.0
     sampler: str | None = None            # module.qualname of the loader's index sampler
     sampler_shuffle: bool | None = None   # its own `shuffle` flag (DistributedSampler)
+    structural: set[int] | None = None    # padding / end-marker ids found in every batch so far
+    step_targets: torch.Tensor | None = None  # the step's targets, while every batch's agree
+    step_targets_fixed: bool = False      # the step built the same targets for every batch
 
     def all_targets(self) -> torch.Tensor | None:
         if not self.targets:
@@ -92,7 +96,9 @@ class DataScan:
             input_nonfinite=self.input_nonfinite, knn_x=self.knn_x, knn_y=self.knn_y,
             knn_seen=self.knn_seen, input_hashes=self.hashes, sampler=self.sampler,
             sampler_shuffle=self.sampler_shuffle, next_token_matches=self.next_token_matches,
-            next_token_positions=self.next_token_positions)
+            next_token_positions=self.next_token_positions,
+            structural_tokens=sorted(self.structural or ()),
+            targets_built_by_step=self.step_targets_fixed and self.batches >= 2)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -159,20 +165,26 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
                 model: torch.nn.Module | None, rng: np.random.Generator) -> None:
     if step is None:
         inputs, targets = split_pair(batch)
+        parts = input_tensors(inputs)
     else:
-        inputs = first_tensor(batch)
         with torch.no_grad():
             targets = forward(model, batch, step)[1] if model is not None else None
-    n = leading_size(batch) if step is not None else leading_size(targets)
+        parts = input_tensors(batch, exclude=targets)
+        inputs = parts[0] if parts else first_tensor(batch)
+    t = _as_tensor(targets)
+    n = samples_in_batch(batch, t) if step is not None else leading_size(targets)
     n = n or 1
     out.batches += 1
     out.samples += n
     if out.batch_size is None:
         out.batch_size = n
-    t = _as_tensor(targets)
+    if step is not None and t is not None:
+        _step_targets(out, batch, t)
     if t is not None and sum(x.numel() for x in out.targets) < MAX_TARGET_VALUES:
         out.targets.append(t.detach().cpu())
     x = first_tensor(inputs)
+    if t is not None:
+        _structural_tokens(out, t, x)
     if x is None:
         return
     out.input_ndim = x.dim()
@@ -194,7 +206,112 @@ def _read_batch(out: DataScan, batch: Any, step: Callable[..., Any] | None,
     for layout in layouts:
         out.stats.setdefault(layout, FeatureStats()).add(feature_rows(x, layout))
     if t is not None and x.dim() >= 1 and len(x) == len(t):
-        _knn_sample(out, x, t, rng)
+        _knn_sample(out, sample_rows(x, parts[1:]), t, rng)
+
+
+def samples_in_batch(batch: Any, targets: torch.Tensor | None) -> int | None:
+    """Samples of a batch handed to a `step`: its leading size, or the targets the loss sees
+    when they are fewer (a whole graph with a mask of labelled nodes: the loss sees the
+    labelled ones) or when the batch is an object with no visible leading size."""
+    size = leading_size(batch)
+    counted = int(targets.shape[0]) if targets is not None and targets.dim() > 0 else None
+    if size is None or (counted is not None and counted < size):
+        return counted
+    return size
+
+
+def _step_targets(out: DataScan, batch: Any, t: torch.Tensor) -> None:
+    """Whether a step builds its targets itself, the same for every batch (the positions of
+    the positives of a contrastive loss: all 0, or arange): such targets are no labels of the
+    data. Targets that are a member of the batch are read from the data."""
+    found: list[torch.Tensor] = []
+    _collect(batch, found)
+    if any(_same_values(member, t) for member in found):
+        out.step_targets_fixed, out.step_targets = False, None
+        return
+    if out.batches == 1:
+        out.step_targets, out.step_targets_fixed = t.detach().cpu().clone(), True
+    elif out.step_targets_fixed:
+        previous = out.step_targets
+        out.step_targets_fixed = previous is not None and _same_tensor(t.detach().cpu(),
+                                                                       previous)
+
+
+def _structural_tokens(out: DataScan, t: torch.Tensor, x: torch.Tensor | None) -> None:
+    """Padding and end-marker ids of sequence targets (advisor.facts.sequence), kept only
+    while every batch shows them."""
+    if t.is_floating_point() or t.layout != torch.strided:
+        return
+    shape = tuple(x.shape) if x is not None and x.dim() == 2 \
+        and not x.is_floating_point() else None
+    grid = sequence_grid(to_numpy(t), shape)
+    if grid is None:
+        return
+    found = structural_tokens(grid) | structural_tokens(grid.T)
+    out.structural = found if out.structural is None else out.structural & found
+
+
+def input_tensors(inputs: Any, exclude: Any = None) -> list[torch.Tensor]:
+    """Every input tensor of a batch that holds one row per sample: all members of a tuple,
+    list or dict with the first tensor's leading size, the targets excluded.
+
+    A sample of a two-input model (a siamese pair, an image and its question) is all of its
+    inputs together: two pairs that share the first image are different samples, and reading
+    the first input only would see "one input, two labels"."""
+    found: list[torch.Tensor] = []
+    _collect(inputs, found)
+    if not found:
+        return []
+    size = found[0].shape[0] if found[0].dim() > 0 else None
+    targets = exclude if isinstance(exclude, torch.Tensor) else None
+    return [t for t in found if t.dim() > 0 and t.shape[0] == size
+            and not _same_tensor(t, targets)]
+
+
+def _collect(obj: Any, found: list[torch.Tensor]) -> None:
+    if isinstance(obj, torch.Tensor):
+        found.append(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _collect(v, found)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _collect(v, found)
+
+
+def _same_tensor(t: torch.Tensor, targets: torch.Tensor | None) -> bool:
+    """The batch member the step returned as its targets (the same object, or equal values)."""
+    if targets is None:
+        return False
+    if t is targets:
+        return True
+    if t.shape != targets.shape or t.dtype != targets.dtype or t.layout != torch.strided \
+            or targets.layout != torch.strided or t.device != targets.device:
+        return False
+    return bool(torch.equal(t, targets))
+
+
+def _same_values(member: torch.Tensor, targets: torch.Tensor) -> bool:
+    """A batch member holding the targets' values, whatever its dtype or device (a step that
+    returns `y.float()` or `y.to(device)` still reads its targets from the data)."""
+    if member is targets:
+        return True
+    if member.layout != torch.strided or targets.layout != torch.strided \
+            or member.numel() != targets.numel() or member.is_complex() or targets.is_complex():
+        return False
+    return bool(torch.equal(member.detach().reshape(-1).to("cpu", torch.float64),
+                            targets.detach().reshape(-1).to("cpu", torch.float64)))
+
+
+def sample_rows(x: torch.Tensor, more: list[torch.Tensor]) -> torch.Tensor:
+    """One flat row per sample holding every input of it: the main input `x` alone, or with
+    the other dense inputs of a multi-input batch (`more`) side by side."""
+    others = [p for p in more if p.layout == torch.strided and len(p) == len(x)]
+    if not others:
+        return x
+    rows = [x.detach().reshape(len(x), -1).float()]
+    rows += [p.detach().reshape(len(p), -1).to(rows[0].device, torch.float32) for p in others]
+    return torch.cat(rows, 1)
 
 
 def next_token_agreement(x: torch.Tensor, t: torch.Tensor) -> tuple[int, int]:

@@ -283,12 +283,12 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
 
 
 def _data_facts_without_task(ctx: ProbeContext, scan: data_col.DataScan) -> None:
-    """When the first forward fails the task is unknown; input facts are still measurable."""
-    with quiet_analysis(ctx.obs, "input facts"):
-        data_col.input_facts(scan, ctx.obs, ctx.structure.input_layout)
-        n = scan.dataset_len or scan.samples
-        ctx.obs.set("data.num_samples", n)
-        ctx.obs.set("data.batch_size", scan.batch_size)
+    """When the first forward or loss fails there are no outputs; the data facts that never
+    depended on them (inputs, counts, labels judged from the loss kind and the targets) are
+    still measured, so the crash does not erase them."""
+    with quiet_analysis(ctx.obs, "data facts"):
+        data_col.observe_data_before_outputs(scan, ctx.setup.loss_fn, ctx.setup.task, ctx.obs,
+                                             ctx.structure.input_layout)
 
 
 def _record_error(ctx: ProbeContext, exc: BaseException, where: str,

@@ -41,8 +41,10 @@ def observe_model(model: nn.Module, obs: Observations) -> None:
     obs.set("model.in_eval_mode", not model.training)
     obs.set("model.depth", _depth(model))
     obs.details["layers"] = layer_sequence(model)
+    layers = weight_layers(model)
     obs.apply(judge_initialisation(
-        layer_scales(model), [n for n, m in weight_layers(model) if identical_rows(m)]))
+        layer_scales(model), [n for n, m in layers if identical_rows(m)],
+        [n for n, m in layers if identical_weight_rows(m)]))
 
 
 def dropout_rates(model: nn.Module) -> list[float]:
@@ -106,6 +108,12 @@ def identical_rows(module: nn.Module, rtol: float = IDENTICAL_RTOL) -> bool:
     bias = getattr(module, "bias", None)
     b = to_numpy(bias.detach().double()) if isinstance(bias, torch.Tensor) else None
     return rows_identical(to_numpy(w.double()), b, rtol)
+
+
+def identical_weight_rows(module: nn.Module, rtol: float = IDENTICAL_RTOL) -> bool:
+    """Every output unit starts with the same incoming weights, whatever its bias (all-zero
+    weights under PyTorch's random default biases included)."""
+    return rows_identical(to_numpy(module.weight.detach().double()), None, rtol)
 
 
 def layer_scales(model: nn.Module) -> list[LayerScale]:

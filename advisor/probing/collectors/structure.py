@@ -12,11 +12,13 @@ that broadcast) are the pure functions of advisor.facts.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
+from advisor.facts import task as task_facts
 from advisor.facts.dropout import judge_traced_dropout
 from advisor.facts.initial_loss import judge_initial_loss, reduction_from_doubling
 from advisor.facts.shapes import shapes_broadcast_silently as broadcast_silently
@@ -26,12 +28,12 @@ from advisor.probing.collectors.loss import (
     LossTrace,
     TaskInfo,
     ignore_index,
-    infer_task,
     loss_kind,
     loss_value,
 )
 from advisor.probing.collectors.model import WEIGHT_LAYERS, architecture, module_dropout_after_relu
 from advisor.probing.context import ProbeContext, Structure
+from advisor.probing.data_scan import to_numpy
 from advisor.probing.trace import ForwardTrace
 
 HOOKED = (*WEIGHT_LAYERS, nn.RNNBase, nn.Embedding, nn.MultiheadAttention)
@@ -48,6 +50,11 @@ def trace_forward(ctx: ProbeContext, batch: Any) -> tuple[Any, Any, ForwardTrace
                 if name not in order:
                     order.append(name)
             handles.append(module.register_forward_hook(hook))
+    norm_values: list[int] = []
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            handles.append(module.register_forward_pre_hook(
+                lambda mod, args: norm_values.append(values_per_channel(args))))
     tracer = ForwardTrace()
     try:
         with tracer:
@@ -56,13 +63,24 @@ def trace_forward(ctx: ProbeContext, batch: Any) -> tuple[Any, Any, ForwardTrace
         for h in handles:
             h.remove()
     ctx.structure = _structure(model, tracer, outputs, order)
+    if norm_values:
+        ctx.obs.set("model.batchnorm_min_values", min(norm_values))
     return outputs, targets, tracer
+
+
+def values_per_channel(args: Any) -> int:
+    """Values one BatchNorm channel normalises over in training mode: every sample and every
+    position of it (N*H*W for an image), so a batch of one image still has H*W values."""
+    x = first_tensor(args)
+    if x is None or x.dim() < 2 or x.shape[1] == 0:
+        return 0
+    return int(x.numel() // x.shape[1])
 
 
 def _structure(model: nn.Module, tracer: ForwardTrace, outputs: Any,
                order: list[str]) -> Structure:
     out = first_tensor(outputs)
-    final, final_idx = tracer.final_activation(out)
+    final, final_idx = final_activation(tracer, out)
     sites = tracer.activation_sites()
     final_site = next((k for k, (idx, _, _) in enumerate(sites) if idx == final_idx), None)
     modules = dict(model.named_modules())
@@ -73,6 +91,45 @@ def _structure(model: nn.Module, tracer: ForwardTrace, outputs: Any,
                      final_site=final_site,
                      output_module=weight_order[-1] if weight_order else None,
                      input_layout=layout)
+
+
+JOINS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack"}
+"""Ops that put several tensors side by side: the output's activation is that of its parts."""
+
+
+def final_activation(tracer: ForwardTrace, out: torch.Tensor | None) -> tuple[str, int | None]:
+    """(model.final_activation, call index of it) for the model's output, following the op that
+    produced it: through reshapes and copies (the tracer), and through a join (`torch.cat`,
+    `torch.stack`) to the parts it joined. Parts that all end in the same activation give it;
+    parts that disagree, or one without an activation, give 'other' or 'none' as they would
+    alone."""
+    found = tracer.final_activation(out)
+    if out is None or found[0] != "none":
+        return found
+    idx, name = tracer.source_op(out)
+    if idx is None or name not in JOINS:
+        return found
+    parts = []
+    for tensor_id in tracer.calls[idx].inputs:
+        src = tracer.producer(tensor_id, idx)
+        if src is None:
+            return found
+        parts.append(_activation_of(tracer, src))
+    kinds = {kind for kind, _ in parts}
+    if len(kinds) == 1 and "none" not in kinds:
+        return parts[0]
+    if "none" not in kinds:
+        return "other", parts[0][1]
+    return found
+
+
+def _activation_of(tracer: ForwardTrace, call_idx: int) -> tuple[str, int | None]:
+    """The activation a call's output ends in, looking through reshapes like the tracer."""
+    outputs = tracer.calls[call_idx].outputs
+    if not outputs:
+        return "none", None
+    kept = next((t for t in tracer.keep if id(t) == outputs[0]), None)
+    return tracer.final_activation(kept) if kept is not None else ("none", None)
 
 
 def observe_structure(ctx: ProbeContext, tracer: ForwardTrace, model: nn.Module) -> None:
@@ -119,15 +176,46 @@ def observe_loss(ctx: ProbeContext, outputs: Any, targets: Any,
     reference = all_targets if all_targets is not None else t
     if reference is None:
         reference = torch.zeros(0)
-    task = infer_task(ctx.setup.task, kind, out, reference, ignore_index(ctx.setup.loss_fn,
-                                                                           tracer))
+    task = task_facts.infer_task(
+        ctx.setup.task, kind, None if out is None else tuple(out.shape), to_numpy(reference),
+        ignore_index(ctx.setup.loss_fn, tracer), None if t is None else tuple(t.shape))
     obs.apply(judge_task(task))
     if out is not None and t is not None:
         obs.details["output_shape"] = list(out.shape)
         obs.details["target_shape"] = list(t.shape)
-        obs.set("wiring.target_shape_mismatch", shapes_broadcast_silently(out, t, kind))
+        mismatch = shapes_broadcast_silently(out, t, kind)
+        if mismatch and loss_handles_shapes(ctx.setup.loss_fn, outputs, targets, loss):
+            mismatch = False
+            obs.details["target_shape_handled_by_loss"] = True
+        obs.set("wiring.target_shape_mismatch", mismatch)
     obs.details["first_loss"] = loss_value(loss)
     return task
+
+
+@torch.no_grad()
+def loss_handles_shapes(loss_fn: Any, outputs: Any, targets: Any, loss: Any) -> bool:
+    """The loss callable gives the same value with output and target in one shape (the
+    targets in the output's, or the output in the targets'): it aligns the shapes itself
+    (squeezes the channel of a one-channel mask) or nothing broadcasts at this batch size, so
+    the shapes that differ at its door do no harm. Only for a single output and target tensor
+    of the same number of values."""
+    if not (isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)) \
+            or outputs.numel() != targets.numel() or outputs.shape == targets.shape:
+        return False
+    before = loss_value(loss)
+    if not math.isfinite(before):
+        return False
+    for out, target in ((outputs, targets.reshape(outputs.shape)),
+                        (outputs.reshape(targets.shape), targets)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                after = loss_value(loss_fn(out, target))
+        except Exception:  # the loss refuses this shape: try the other alignment
+            continue
+        if math.isclose(before, after, rel_tol=1e-5, abs_tol=1e-8):
+            return True
+    return False
 
 
 def shapes_broadcast_silently(out: torch.Tensor, target: torch.Tensor, kind: str) -> bool:

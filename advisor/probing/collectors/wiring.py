@@ -8,8 +8,11 @@ from typing import Any
 import torch
 
 from advisor.experiments.training import TrainRecord
+from advisor.facts.initialisation import outputs_ignore_inputs
+from advisor.probing.batches import first_tensor, forward
 from advisor.probing.collectors.model import identical_rows
 from advisor.probing.context import ProbeContext
+from advisor.probing.data_scan import to_numpy
 
 MIN_BACKWARDS = 3
 
@@ -64,8 +67,15 @@ def observe_symmetry(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     initial check alone decides."""
     candidates = [n for n in ctx.obs.details.get("identical_row_layers", [])
                   if n != ctx.structure.output_module]
+    weight_only = [n for n in ctx.obs.details.get("identical_weight_layers", [])
+                   if n != ctx.structure.output_module]
     if not candidates:
-        ctx.obs.set("model.symmetric_init", False)
+        blind = bool(weight_only) and outputs_blind_to_inputs(ctx) is True
+        ctx.obs.set("model.symmetric_init", blind)
+        if blind:
+            ctx.obs.details["symmetric_layers"] = weight_only
+            ctx.obs.details["symmetric_evidence"] = ("constant weights at initialisation; the "
+                                                     "model's outputs do not depend on its inputs")
         return
     if rec is None or rec.model is None or rec.steps < 2 or rec.error is not None:
         ctx.obs.set("model.symmetric_init", True)
@@ -75,3 +85,25 @@ def observe_symmetry(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     still = [n for n in candidates if n in modules and identical_rows(modules[n], rtol=1e-4)]
     ctx.obs.set("model.symmetric_init", bool(still))
     ctx.obs.details["symmetric_layers"] = still
+
+
+@torch.no_grad()
+def outputs_blind_to_inputs(ctx: ProbeContext) -> bool | None:
+    """The freshly initialised model (eval mode: no dropout noise) gives every sample of the
+    first batch the same output (advisor.facts.initialisation.outputs_ignore_inputs).
+
+    Constant weights in a hidden layer are harmless on a residual branch (zero-initialised
+    LoRA or last-in-branch layers: the input passes around them) and fatal on the only path
+    (nothing about the input reaches the output); this tells the two apart at initialisation,
+    where identical rows after training cannot: random biases make the rows drift apart."""
+    batches = ctx.train_eval_batches
+    if not batches:
+        return None
+    batch = ctx.on_device(batches[0])
+    model = ctx.fresh_model()
+    model.eval()
+    outputs, _ = forward(model, batch, ctx.setup.step)
+    out, x = first_tensor(outputs), first_tensor(batch)
+    if out is None or x is None or x.layout != torch.strided:
+        return None
+    return outputs_ignore_inputs(to_numpy(out.float()), to_numpy(x.float()))
