@@ -23,6 +23,7 @@ benchmarks/mutation/operators.py.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -120,15 +121,26 @@ def _write_yaml(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def kept_mutants(programs: list[str]) -> dict[str, list[str]]:
+def kept_mutants(programs: list[str], per_program: int | None = None) -> dict[str, list[str]]:
+    """The verified mutants of each program; with `per_program`, a fixed sample of them.
+
+    The sample is the first `per_program` kept operators in the order of a hash of
+    (program, operator): it depends on nothing but the verified files, spreads the operators
+    evenly over the corpus in expectation, and is the same on every machine."""
     kept = {}
     for path in program_paths(programs):
         record_path = VERIFIED / f"{path.stem}.yaml"
-        if record_path.exists():
-            kept[path.stem] = list(yaml.safe_load(record_path.read_text())["kept"])
-        else:
-            kept[path.stem] = []
+        names = list(yaml.safe_load(record_path.read_text())["kept"]) \
+            if record_path.exists() else []
+        if per_program is not None:
+            names = sorted(names, key=lambda op, p=path.stem: _stable_hash(f"{p}__{op}"))
+            names = sorted(names[:per_program], key=list(BY_NAME).index)
+        kept[path.stem] = names
     return kept
+
+
+def _stable_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- probe
@@ -142,7 +154,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     labels_path = args.out / "labels.yaml"
     labels = (yaml.safe_load(labels_path.read_text()) or {}) if labels_path.exists() else {}
     cases = labels.setdefault("cases", {})
-    for program_name, operators in kept_mutants(args.programs).items():
+    for program_name, operators in kept_mutants(args.programs, args.per_program).items():
         for op_name in [""] + (operators if not args.healthy_only else []):
             case = f"{program_name}__{op_name}" if op_name else program_name
             report_path = args.out / f"{case}.json"
@@ -207,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--budget", type=float, default=600.0)
             p.add_argument("--force", action="store_true", help="re-probe existing reports")
             p.add_argument("--healthy-only", action="store_true")
+            p.add_argument("--per-program", type=int, metavar="N",
+                           help="probe a fixed sample of N verified mutants per program")
     args = parser.parse_args(argv)
     return {"list": cmd_list, "verify": cmd_verify, "probe": cmd_probe,
             "summary": cmd_summary}[args.command](args)
