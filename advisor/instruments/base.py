@@ -80,3 +80,20 @@ def step_closure(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if len(args) > 1:
         return args[1]
     return kwargs.get("closure")
+
+
+def tensor_norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The L2 norm of each tensor, as tensors on their device: one fused `_foreach_norm` for
+    the dense ones; a sparse gradient (nn.Embedding(sparse=True)) has no dense norm kernel, so
+    its stored values are measured instead (the same norm)."""
+    if not any(t.is_sparse for t in tensors):
+        return list(torch._foreach_norm(tensors))
+    dense = [i for i, t in enumerate(tensors) if not t.is_sparse]
+    out: list[torch.Tensor] = [None] * len(tensors)  # type: ignore[list-item]
+    for i, norm in zip(dense, torch._foreach_norm([tensors[i] for i in dense]) if dense else [],
+                       strict=True):
+        out[i] = norm
+    for i, t in enumerate(tensors):
+        if t.is_sparse:
+            out[i] = t.coalesce().values().float().norm()
+    return out

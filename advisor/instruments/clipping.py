@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from advisor.instruments.base import Instrument, StepClock, step_closure
+from advisor.instruments.base import Instrument, StepClock, step_closure, tensor_norms
 
 DROP = 0.99  # the optimizer's norm below 99 % of the backward's: clipped
 
@@ -45,7 +45,7 @@ class ClippingDetector(Instrument):
     def _accumulated(self, param: torch.nn.Parameter) -> None:
         if self.clock.sampled and param.grad is not None:
             # a tensor, not a float: no device sync per parameter on an accelerator
-            self._after_backward[id(param)] = param.grad.detach().float().norm()
+            self._after_backward[id(param)] = tensor_norms([param.grad.detach()])[0].float()
 
     def _pre(self, opt: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         seen, self._after_backward = self._after_backward, {}
@@ -55,7 +55,7 @@ class ClippingDetector(Instrument):
         if len(grads) != len(seen):
             return
         before = float(torch.stack(list(seen.values())).norm())
-        now = float(torch.stack(torch._foreach_norm(grads)).float().norm())
+        now = float(torch.stack(tensor_norms(grads)).float().norm())
         scale = self.scale() if self.scale is not None else 1.0
         if not (math.isfinite(before) and math.isfinite(now)) or before == 0 or scale <= 0:
             return

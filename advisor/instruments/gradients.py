@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from advisor.instruments.base import Instrument, StepClock, step_closure
+from advisor.instruments.base import Instrument, StepClock, step_closure, tensor_norms
 
 
 @dataclass
@@ -85,7 +85,7 @@ class GradientNorms(Instrument):
             return
         rec.ever.update(present)
         grads = [self._params[i].grad for i in present]
-        norms = torch.stack(torch._foreach_norm(grads)).detach().float()
+        norms = torch.stack(tensor_norms(grads)).detach().float()
         rec.steps.append(self.clock.step)
         rec.present.append(present)
         rec.norms.append(norms)
