@@ -89,18 +89,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     VERIFIED.mkdir(parents=True, exist_ok=True)
     for path in program_paths(args.programs):
+        if (VERIFIED / f"{path.stem}.yaml").exists() and not args.force:
+            continue
         healthy_program = mutant(path.stem, "")
         healthy = train_and_measure(healthy_program, healthy_metric_loss(healthy_program.setup),
                                     args.steps)
         print(f"{path.stem}: healthy {healthy.as_dict()}", flush=True)
         record = {"program": path.stem, "steps": args.steps, "healthy": healthy.as_dict(),
                   "kept": {}, "rejected": {}, "not_applicable": {}}
-        for op in OPERATORS:
+        tried = 0
+        for op in sorted(OPERATORS, key=lambda o, p=path.stem: _stable_hash(f"{p}__{o.name}")):
             try:
                 program = mutant(path.stem, op.name)
             except NotApplicable as exc:
                 record["not_applicable"][op.name] = str(exc)
                 continue
+            if args.per_program is not None and tried >= args.per_program:
+                program.restore()
+                record.setdefault("not_sampled", []).append(op.name)
+                continue
+            tried += 1
             try:
                 metric_loss = healthy_metric_loss(healthy_program.setup)
                 outcome = train_and_measure(program, metric_loss, args.steps)
@@ -214,13 +222,14 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("-v", "--verbose", action="store_true")
         if name in ("verify", "probe"):
             p.add_argument("--steps", type=int, default=200)
+            p.add_argument("--force", action="store_true", help="redo existing results")
+            p.add_argument("--per-program", type=int, metavar="N",
+                           help="only N operators per program: a fixed sample in the order "
+                                "of a hash of (program, operator)")
         if name == "probe":
             p.add_argument("--out", type=Path, required=True)
             p.add_argument("--budget", type=float, default=600.0)
-            p.add_argument("--force", action="store_true", help="re-probe existing reports")
             p.add_argument("--healthy-only", action="store_true")
-            p.add_argument("--per-program", type=int, metavar="N",
-                           help="probe a fixed sample of N verified mutants per program")
     args = parser.parse_args(argv)
     return {"list": cmd_list, "verify": cmd_verify, "probe": cmd_probe,
             "summary": cmd_summary}[args.command](args)

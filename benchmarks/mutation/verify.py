@@ -90,12 +90,12 @@ def train_and_measure(program: Program, metric_loss: Any, steps: int, seed: int 
 
 def hurts(healthy: Outcome, mutant: Outcome) -> tuple[bool, str]:
     """Whether the mutant is measurably worse, and the figures that say so."""
+    if healthy.crashed or healthy.metric is None:
+        return False, "the healthy program has no metric, so no mutant can be judged"
     if mutant.crashed:
         return True, f"crashed: {mutant.crashed}"
     if mutant.nonfinite_at is not None:
         return True, f"loss non-finite at step {mutant.nonfinite_at}"
-    if healthy.metric is None:
-        return False, "healthy run has no metric"
     h, m = healthy.metric, mutant.metric
     if healthy.metric_kind == "error_rate":
         worse = m >= h + ERROR_RATE_MARGIN
@@ -171,6 +171,10 @@ def _forward(setup: dict[str, Any], model: Any, batch: Any):
     if setup["step"] is not None:
         return setup["step"](model, batch)
     inputs, targets = batch
+    if isinstance(inputs, dict):
+        return model(**inputs), targets
+    if isinstance(inputs, (tuple, list)):  # several inputs, as the probe calls them
+        return model(*inputs), targets
     return model(inputs), targets
 
 
