@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from advisor.experiments.loop import StepOutput, run_steps
+from advisor.experiments.samples import layout
 from advisor.experiments.steps import fixed_rate_run
 from advisor.facts.overfit import (
     MAX_STEPS,
@@ -25,7 +26,7 @@ from advisor.facts.overfit import (
     loss_ratio,
     stalled,
 )
-from advisor.probing.batches import first_tensor, leading_size, slice_batch
+from advisor.probing.batches import first_tensor
 from advisor.probing.collectors.loss import TaskInfo
 from advisor.probing.context import ProbeContext
 from advisor.probing.errors import error_message
@@ -37,9 +38,13 @@ DROPOUTS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.D
 def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
                  fallback_lr: float | None = None, max_steps: int = MAX_STEPS,
                  activity: Any = None) -> OverfitResult:
-    n = leading_size(batch)
-    small = ctx.on_device(slice_batch(batch, SAMPLES) if n and n > SAMPLES else batch)
+    cut, samples = small_batch(ctx, batch)
+    small = ctx.on_device(cut)
     result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    if result.failed and cut is not batch:  # the cut broke the batch: try the whole one
+        small, samples = ctx.on_device(batch), None
+        result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    result.samples = samples
     if result.passed or result.failed or not result.conclusive:
         return result
     plan, lr = fallback_rate(ctx.obs.get("optim.kind"), ctx.obs.get("optim.lr"), fallback_lr)
@@ -48,11 +53,24 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
     label = f"suggested_lr_{lr:.2g}" if plan == "suggested" else "adam_1e-3"
     second = _attempt(ctx, small, max_steps, deadline, label, lr=lr, adam=plan == "adam",
                       activity=activity)
+    second.samples = samples
     if second.passed or (second.loss_ratio or math.inf) < (result.loss_ratio or math.inf):
         second.losses = result.losses + second.losses
         second.conclusive = second.conclusive or result.conclusive
         return second
     return result
+
+
+def small_batch(ctx: ProbeContext, batch: Any) -> tuple[Any, int | None]:
+    """SAMPLES samples of the batch, cut along the dimension that holds them
+    (`advisor.experiments.samples`), and how many samples that is; the whole batch when it is
+    small enough or no dimension holds the samples (then the count is unknown: None)."""
+    found = layout(ctx, batch)
+    if found is None:
+        return batch, None
+    if found.size <= SAMPLES:
+        return batch, found.size
+    return found.take(batch, SAMPLES), SAMPLES
 
 
 def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,

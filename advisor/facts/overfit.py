@@ -32,6 +32,7 @@ class OverfitResult:
     conclusive: bool = True
     failed: bool = False   # the user's code raised: reported by the training run
     error: str | None = None
+    samples: int | None = None  # samples in the memorised batch (None: the whole batch)
 
 
 def stalled(losses: list[float], window: int = STALL_WINDOW) -> bool:
@@ -90,15 +91,13 @@ def judge_overfit(res: OverfitResult) -> Judgement:
     j = Judgement()
     if res.failed:
         j.notes.append("The small-batch overfit test could not run on a slice of one batch ("
-                       f"{res.error or 'the step raised'}); it gives no verdict. A batch whose "
-                       "first dimension is not the samples (sequence-major batches, a whole "
-                       "graph) cannot be sliced this way.")
+                       f"{res.error or 'the step raised'}); it gives no verdict.")
         return j
     if not res.losses:
         return j
     j.details["overfit"] = {"optimizer": res.optimizer, "accuracy": res.accuracy,
                             "steps": len(res.losses), "conclusive": res.conclusive,
-                            "loss_ratio": res.loss_ratio}
+                            "loss_ratio": res.loss_ratio, "samples": res.samples}
     if not res.conclusive:
         j.notes.append("The small-batch overfit test ran out of time before a verdict.")
         return j
