@@ -18,12 +18,13 @@ from advisor.experiments.samples import layout
 from advisor.experiments.steps import fixed_rate_run
 from advisor.facts.overfit import (
     MAX_STEPS,
-    PASS_RATIO,
     SAMPLES,
     OverfitResult,
+    best_recent,
     conclude,
     fallback_rate,
     loss_ratio,
+    passed,
     stalled,
 )
 from advisor.probing.batches import first_tensor
@@ -76,7 +77,9 @@ def small_batch(ctx: ProbeContext, batch: Any) -> tuple[Any, int | None]:
 def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,
              label: str, lr: float | None = None, adam: bool = False,
              activity: Any = None) -> OverfitResult:
-    res = OverfitResult(optimizer=label)
+    reference = ctx.obs.get("train.final_loss")
+    res = OverfitResult(optimizer=label,
+                        reference=reference if isinstance(reference, (int, float)) else None)
     trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
@@ -89,7 +92,8 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
                                     ctx.structure.final_activation)
             first = next((v for v in res.losses if math.isfinite(v)), None)
             ratio = loss_ratio(res.losses, first)
-            if (ratio is not None and ratio <= PASS_RATIO) or stalled(res.losses):
+            if passed(None, ratio, best_recent(res.losses), res.reference) \
+                    or stalled(res.losses):
                 return False
         return True
 

@@ -1,0 +1,51 @@
+"""The overfit test's verdict relative to what the model can reach, and "not finished" for a
+loss still falling when the steps run out (issue 9, generality fixes)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advisor.facts.overfit import OverfitResult, conclude, judge_overfit
+
+
+def _noisy(values, seed=0, scale=0.01):
+    rng = np.random.default_rng(seed)
+    return [float(v * (1 + scale * rng.standard_normal())) for v in values]
+
+
+def test_a_loss_still_falling_in_a_straight_line_is_not_finished():
+    """It was 'cannot overfit' (passed False, ratio 0.3): an error for slow progress."""
+    res = conclude(OverfitResult(losses=_noisy(np.linspace(1.0, 0.3, 300))), capped=False)
+    assert res.unfinished and not res.conclusive
+    j = judge_overfit(res)
+    assert "overfit.passed" not in j.facts
+    assert any("did not finish" in n for n in j.notes)
+
+
+def test_a_stuck_loss_still_cannot_overfit():
+    losses = _noisy(list(np.linspace(1.0, 0.8, 60)) + [0.8] * 240)
+    res = conclude(OverfitResult(losses=losses), capped=False)
+    assert not res.unfinished and res.conclusive and not res.passed
+    assert judge_overfit(res).facts["overfit.passed"] is False
+
+
+def test_a_slow_drift_of_a_stuck_loss_is_not_unfinished():
+    """A wiring fault's loss may creep down; far slower than halving it in another run."""
+    losses = _noisy(list(np.linspace(2.3, 1.6, 50)) + list(np.linspace(1.6, 1.55, 250)),
+                    scale=0.002)
+    res = conclude(OverfitResult(losses=losses), capped=False)
+    assert not res.unfinished and res.passed is False
+
+
+def test_memorising_far_below_the_whole_data_level_passes():
+    """A narrow-bottleneck autoencoder or a batch of hundreds of targets levels off above 5 %
+    of its start, but far below what the model reaches on the whole data."""
+    losses = _noisy(list(np.linspace(1.0, 0.2, 100)) + [0.2] * 200)
+    assert conclude(OverfitResult(losses=list(losses)), capped=False).passed is False
+    assert conclude(OverfitResult(losses=list(losses), reference=0.6), capped=False).passed
+
+
+def test_a_small_batch_stuck_at_the_whole_data_level_fails():
+    losses = _noisy(list(np.linspace(1.0, 0.55, 100)) + [0.55] * 200)
+    res = conclude(OverfitResult(losses=losses, reference=0.6), capped=False)
+    assert res.conclusive and not res.passed
