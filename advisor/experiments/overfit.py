@@ -77,9 +77,8 @@ def small_batch(ctx: ProbeContext, batch: Any) -> tuple[Any, int | None]:
 def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,
              label: str, lr: float | None = None, adam: bool = False,
              activity: Any = None) -> OverfitResult:
-    reference = ctx.obs.get("train.final_loss")
-    res = OverfitResult(optimizer=label,
-                        reference=reference if isinstance(reference, (int, float)) else None)
+    res = OverfitResult(optimizer=label, reference=_number(ctx.obs.get("train.final_loss")),
+                        reference_start=_number(ctx.obs.get("loss.initial")))
     trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
@@ -92,8 +91,8 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
                                     ctx.structure.final_activation)
             first = next((v for v in res.losses if math.isfinite(v)), None)
             ratio = loss_ratio(res.losses, first)
-            if passed(None, ratio, best_recent(res.losses), res.reference) \
-                    or stalled(res.losses):
+            if passed(None, ratio, best_recent(res.losses), res.reference,
+                      res.reference_start) or stalled(res.losses):
                 return False
         return True
 
@@ -105,6 +104,11 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
     if loop.stopped == "nonfinite":
         res.losses.append(loop.losses[-1])
     return conclude(res, capped=loop.capped)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 def _repeat(batch: Any) -> Any:

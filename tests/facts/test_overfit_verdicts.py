@@ -42,10 +42,21 @@ def test_memorising_far_below_the_whole_data_level_passes():
     of its start, but far below what the model reaches on the whole data."""
     losses = _noisy(list(np.linspace(1.0, 0.2, 100)) + [0.2] * 200)
     assert conclude(OverfitResult(losses=list(losses)), capped=False).passed is False
-    assert conclude(OverfitResult(losses=list(losses), reference=0.6), capped=False).passed
+    assert conclude(OverfitResult(losses=list(losses), reference=0.6, reference_start=1.0),
+                    capped=False).passed
+
+
+def test_the_whole_data_bar_needs_a_training_run_that_learned():
+    """A fault that keeps the whole data near its start (2.29 of 2.37) makes half its level
+    no bar at all: the absolute one stands."""
+    losses = _noisy(list(np.linspace(2.37, 1.07, 100)) + [1.07] * 200)
+    res = conclude(OverfitResult(losses=losses, reference=2.29, reference_start=2.37),
+                   capped=False)
+    assert res.conclusive and not res.passed
 
 
 def test_a_small_batch_stuck_at_the_whole_data_level_fails():
     losses = _noisy(list(np.linspace(1.0, 0.55, 100)) + [0.55] * 200)
-    res = conclude(OverfitResult(losses=losses, reference=0.6), capped=False)
+    res = conclude(OverfitResult(losses=losses, reference=0.6, reference_start=1.0),
+                   capped=False)
     assert res.conclusive and not res.passed
