@@ -41,7 +41,8 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
                  activity: Any = None) -> OverfitResult:
     cut, samples = small_batch(ctx, batch)
     small = ctx.on_device(cut)
-    result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity,
+                      share=_summed_share(ctx, samples))
     if result.failed and cut is not batch:  # the cut broke the batch: try the whole one
         small, samples = ctx.on_device(batch), None
         result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
@@ -53,7 +54,7 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
         return result
     label = f"suggested_lr_{lr:.2g}" if plan == "suggested" else "adam_1e-3"
     second = _attempt(ctx, small, max_steps, deadline, label, lr=lr, adam=plan == "adam",
-                      activity=activity)
+                      activity=activity, share=_summed_share(ctx, samples))
     second.samples = samples
     if second.passed or (second.loss_ratio or math.inf) < (result.loss_ratio or math.inf):
         second.losses = result.losses + second.losses
@@ -74,11 +75,23 @@ def small_batch(ctx: ProbeContext, batch: Any) -> tuple[Any, int | None]:
     return found.take(batch, SAMPLES), SAMPLES
 
 
+def _summed_share(ctx: ProbeContext, samples: int | None) -> float:
+    """What a summed loss of the small batch is worth against one of a training batch: the
+    training run's losses add up a whole batch, the small batch's only `samples`."""
+    full = ctx.obs.details.get("loss_reduction_samples")
+    if ctx.obs.get("training.loss_reduction") != "sum" or not samples or not full:
+        return 1.0
+    return min(1.0, samples / full)
+
+
 def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,
              label: str, lr: float | None = None, adam: bool = False,
-             activity: Any = None) -> OverfitResult:
-    res = OverfitResult(optimizer=label, reference=_number(ctx.obs.get("train.final_loss")),
-                        reference_start=_number(ctx.obs.get("loss.initial")))
+             activity: Any = None, share: float = 1.0) -> OverfitResult:
+    """One attempt; `share` scales the training run's losses to the small batch's (a summed
+    loss, `_summed_share`) before they serve as the reference."""
+    reference, start = (_number(ctx.obs.get(k)) for k in ("train.final_loss", "loss.initial"))
+    res = OverfitResult(optimizer=label, reference=None if reference is None else reference * share,
+                        reference_start=None if start is None else start * share)
     trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
