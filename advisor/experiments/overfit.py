@@ -8,6 +8,7 @@ until the loss is low enough, it stalls, or MAX_STEPS; the verdict is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -20,15 +21,12 @@ from advisor.facts.overfit import (
     MAX_STEPS,
     SAMPLES,
     OverfitResult,
-    best_recent,
     conclude,
     fallback_rate,
-    loss_ratio,
-    passed,
     stalled,
 )
 from advisor.probing.batches import first_tensor
-from advisor.probing.collectors.loss import TaskInfo
+from advisor.probing.collectors.loss import LossFloor, TaskInfo
 from advisor.probing.context import ProbeContext
 from advisor.probing.errors import error_message
 
@@ -91,7 +89,8 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
     loss, `_summed_share`) before they serve as the reference."""
     reference, start = (_number(ctx.obs.get(k)) for k in ("train.final_loss", "loss.initial"))
     res = OverfitResult(optimizer=label, reference=None if reference is None else reference * share,
-                        reference_start=None if start is None else start * share)
+                        reference_start=None if start is None else start * share,
+                        floor=loss_floor(ctx, batch))
     trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
@@ -102,10 +101,7 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
         if i % 10 == 9 or i == max_steps - 1:
             res.accuracy = accuracy(out.outputs, out.targets, ctx.task,
                                     ctx.structure.final_activation)
-            first = next((v for v in res.losses if math.isfinite(v)), None)
-            ratio = loss_ratio(res.losses, first)
-            if passed(None, ratio, best_recent(res.losses), res.reference,
-                      res.reference_start) or stalled(res.losses):
+            if conclude(_copy(res), capped=False).passed or stalled(res.losses):
                 return False
         return True
 
@@ -117,6 +113,24 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
     if loop.stopped == "nonfinite":
         res.losses.append(loop.losses[-1])
     return conclude(res, capped=loop.capped)
+
+
+def _copy(res: OverfitResult) -> OverfitResult:
+    return dataclasses.replace(res, losses=list(res.losses), accuracy=None)
+
+
+@torch.no_grad()
+def loss_floor(ctx: ProbeContext, batch: Any) -> float:
+    """The lowest value the loss's element-wise terms can take on this batch
+    (`advisor.probing.collectors.loss.LossFloor`); 0 when the loss cannot be traced."""
+    floor = LossFloor()
+    try:
+        with floor:
+            ctx.loss(ctx.fresh_model(), batch)
+    except Exception:
+        return 0.0
+    value = floor.floor
+    return value if floor.terms and math.isfinite(value) and value > 0 else 0.0
 
 
 def _number(value: Any) -> float | None:

@@ -53,6 +53,7 @@ class OverfitResult:
     reference: float | None = None  # the training run's final loss on the whole data
     reference_start: float | None = None  # the whole data's loss before training
     unfinished: bool = False    # still falling steadily when the steps ran out
+    floor: float = 0.0          # the lowest loss the loss terms can take on this batch
 
 
 def stalled(losses: list[float], window: int = STALL_WINDOW) -> bool:
@@ -114,15 +115,19 @@ def still_falling(losses: list[float], budget: int = MAX_STEPS) -> bool:
 
 
 def conclude(res: OverfitResult, capped: bool) -> OverfitResult:
-    """Set the verdict of one attempt from its losses (the first finite one is the start)."""
-    first = next((v for v in res.losses if math.isfinite(v)), None)
-    res.loss_ratio = loss_ratio(res.losses, first)
-    res.passed = passed(res.accuracy, res.loss_ratio, best_recent(res.losses), res.reference,
-                        res.reference_start)
-    stopped_nonfinite = bool(res.losses) and not math.isfinite(res.losses[-1])
-    res.unfinished = not res.passed and not stopped_nonfinite and still_falling(res.losses)
+    """Set the verdict of one attempt from its losses (the first finite one is the start),
+    all measured above the loss's floor (`floor`: e.g. the entropy of soft targets under a
+    binary cross-entropy, which no memorisation removes)."""
+    losses = [v - res.floor for v in res.losses]
+    reference, start = (None if v is None else v - res.floor
+                        for v in (res.reference, res.reference_start))
+    first = next((v for v in losses if math.isfinite(v)), None)
+    res.loss_ratio = loss_ratio(losses, first)
+    res.passed = passed(res.accuracy, res.loss_ratio, best_recent(losses), reference, start)
+    stopped_nonfinite = bool(losses) and not math.isfinite(losses[-1])
+    res.unfinished = not res.passed and not stopped_nonfinite and still_falling(losses)
     res.conclusive = not res.unfinished and (res.passed or stopped_nonfinite or (
-        len(res.losses) >= MIN_STEPS and not capped) or (len(res.losses) >= MAX_STEPS))
+        len(losses) >= MIN_STEPS and not capped) or (len(losses) >= MAX_STEPS))
     return res
 
 

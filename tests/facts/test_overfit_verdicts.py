@@ -60,3 +60,26 @@ def test_a_small_batch_stuck_at_the_whole_data_level_fails():
     res = conclude(OverfitResult(losses=losses, reference=0.6, reference_start=1.0),
                    capped=False)
     assert res.conclusive and not res.passed
+
+
+def test_the_verdict_is_measured_above_the_loss_floor():
+    """A binary cross-entropy against soft targets (a VAE on grey pixels) cannot fall below
+    the targets' entropy: memorised down to it is memorised."""
+    losses = _noisy(list(np.linspace(1.0, 0.61, 100)) + [0.61] * 200, scale=0.001)
+    assert conclude(OverfitResult(losses=list(losses)), capped=False).passed is False
+    assert conclude(OverfitResult(losses=list(losses), floor=0.6), capped=False).passed
+
+
+def test_the_floor_of_element_wise_loss_terms():
+    import torch
+    import torch.nn.functional as F
+
+    from advisor.probing.collectors.loss import LossFloor
+
+    t = torch.tensor([[0.2, 0.5, 1.0, 0.0]])
+    p = torch.full_like(t, 0.5)
+    floor = LossFloor()
+    with floor:
+        F.binary_cross_entropy(p, t, reduction="sum") + F.mse_loss(p, t) + (p ** 2).sum()
+    entropy = float(F.binary_cross_entropy(t, t, reduction="sum"))
+    assert floor.terms == 2 and abs(floor.floor - entropy) < 1e-6 and entropy > 0.5
