@@ -27,6 +27,13 @@ from advisor.probing.context import ProbeContext
 
 SEPARATE_SHARE = 0.5
 """Changing one slice along the sample dimension changes at most this share of the outputs."""
+CLEARLY_FEWER = 2.0
+"""Another dimension replaces the first only when its slice changes at most half as many
+outputs (a recurrent net's memory of its first time step fades, so that step can look almost
+separate; a convolution's receptive field keeps a border row's influence local)."""
+RELATIVE_CHANGE = 1e-6
+"""An output changed when it moved by more than this share of its size: above float rounding,
+far below any real influence."""
 
 
 def main_input(batch: Any, has_step: bool) -> torch.Tensor | None:
@@ -45,26 +52,27 @@ def sample_axis(ctx: ProbeContext, batch: Any) -> int | None:
     """The dimension of the main input that holds the samples, or None when no dimension keeps
     the samples apart (a whole graph, a batch of one) or the model cannot be run on the batch.
 
-    Dimension 0 is kept whenever it separates the samples; another one is taken only when the
-    first dimension mixes them and it does not."""
+    Dimension 0 is kept when it separates the samples and no other dimension separates them
+    clearly better; the share of outputs a slice changes is 1/batch along the samples."""
     x = main_input(batch, ctx.setup.step is not None)
     if x is None or x.dim() == 0 or x.is_sparse:
         return None
     base = _outputs(ctx, batch)
     if base is None:
         return None
-    best: tuple[float, int] | None = None
+    shares: dict[int, float] = {}
     for dim in range(x.dim()):
         if x.shape[dim] < 2:
             continue
         share = _changed_share(ctx, batch, x, dim, base)
-        if share is None or share > SEPARATE_SHARE:
-            continue
-        if dim == 0:
-            return 0
-        if best is None or share < best[0]:
-            best = (share, dim)
-    return None if best is None else best[1]
+        if share is not None and share <= SEPARATE_SHARE:
+            shares[dim] = share
+    if not shares:
+        return None
+    best = min(shares, key=lambda d: (shares[d], d))
+    if 0 in shares and shares[best] * CLEARLY_FEWER >= shares[0]:
+        return 0
+    return best
 
 
 def _outputs(ctx: ProbeContext, batch: Any) -> torch.Tensor | None:
@@ -100,8 +108,7 @@ def _changed_share(ctx: ProbeContext, batch: Any, x: torch.Tensor, dim: int,
     out = _outputs(ctx, replace_tensor(batch, x, changed))
     if out is None or out.shape != base.shape or base.numel() == 0:
         return None
-    scale = base.abs().amax().clamp_min(1e-12)
-    differ = (out - base).abs() > 1e-5 * scale
+    differ = (out - base).abs() > RELATIVE_CHANGE * base.abs() + 1e-12
     return float(differ.float().mean())
 
 

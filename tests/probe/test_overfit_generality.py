@@ -76,3 +76,28 @@ def test_overfit_test_memorises_sequences_of_a_sequence_major_batch():
     overfit = report.details["overfit"]
     assert overfit["samples"] == 16
     assert report.fact("overfit.passed") is not None
+
+
+def _context(model: nn.Module):
+    """The parts of a ProbeContext the sample-axis measurement uses."""
+    import copy
+    from types import SimpleNamespace
+
+    return SimpleNamespace(setup=SimpleNamespace(step=None), device=torch.device("cpu"),
+                           fresh_model=lambda: copy.deepcopy(model), on_device=lambda b: b)
+
+
+def test_a_recurrent_memory_that_fades_does_not_make_time_the_sample_axis():
+    """On the word-LM port the first time step's influence faded below the old tolerance
+    after a few steps, so time looked like the samples and the overfit test cut time steps."""
+    from advisor.experiments.samples import sample_axis
+
+    torch.manual_seed(0)
+    model = CarriedLSTM()
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(0.05)  # a short memory
+    tokens = torch.randint(0, VOCAB, (35, BATCH))
+    assert sample_axis(_context(model), (tokens, tokens.reshape(-1))) == 1
+    images = torch.randn(8, 1, 6, 6)
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 3, padding=1))
+    assert sample_axis(_context(conv), (images, images)) == 0
