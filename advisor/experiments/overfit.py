@@ -8,25 +8,25 @@ until the loss is low enough, it stalls, or MAX_STEPS; the verdict is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
 import torch
 
 from advisor.experiments.loop import StepOutput, run_steps
+from advisor.experiments.samples import layout
 from advisor.experiments.steps import fixed_rate_run
 from advisor.facts.overfit import (
     MAX_STEPS,
-    PASS_RATIO,
     SAMPLES,
     OverfitResult,
     conclude,
     fallback_rate,
-    loss_ratio,
     stalled,
 )
-from advisor.probing.batches import first_tensor, leading_size, slice_batch
-from advisor.probing.collectors.loss import TaskInfo
+from advisor.probing.batches import first_tensor
+from advisor.probing.collectors.loss import LossFloor, TaskInfo
 from advisor.probing.context import ProbeContext
 from advisor.probing.errors import error_message
 
@@ -37,9 +37,14 @@ DROPOUTS = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.D
 def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
                  fallback_lr: float | None = None, max_steps: int = MAX_STEPS,
                  activity: Any = None) -> OverfitResult:
-    n = leading_size(batch)
-    small = ctx.on_device(slice_batch(batch, SAMPLES) if n and n > SAMPLES else batch)
-    result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    cut, samples = small_batch(ctx, batch)
+    small = ctx.on_device(cut)
+    result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity,
+                      share=_summed_share(ctx, samples))
+    if result.failed and cut is not batch:  # the cut broke the batch: try the whole one
+        small, samples = ctx.on_device(batch), None
+        result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
+    result.samples = samples
     if result.passed or result.failed or not result.conclusive:
         return result
     plan, lr = fallback_rate(ctx.obs.get("optim.kind"), ctx.obs.get("optim.lr"), fallback_lr)
@@ -47,7 +52,8 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
         return result
     label = f"suggested_lr_{lr:.2g}" if plan == "suggested" else "adam_1e-3"
     second = _attempt(ctx, small, max_steps, deadline, label, lr=lr, adam=plan == "adam",
-                      activity=activity)
+                      activity=activity, share=_summed_share(ctx, samples))
+    second.samples = samples
     if second.passed or (second.loss_ratio or math.inf) < (result.loss_ratio or math.inf):
         second.losses = result.losses + second.losses
         second.conclusive = second.conclusive or result.conclusive
@@ -55,10 +61,36 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
     return result
 
 
+def small_batch(ctx: ProbeContext, batch: Any) -> tuple[Any, int | None]:
+    """SAMPLES samples of the batch, cut along the dimension that holds them
+    (`advisor.experiments.samples`), and how many samples that is; the whole batch when it is
+    small enough or no dimension holds the samples (then the count is unknown: None)."""
+    found = layout(ctx, batch)
+    if found is None:
+        return batch, None
+    if found.size <= SAMPLES:
+        return batch, found.size
+    return found.take(batch, SAMPLES), SAMPLES
+
+
+def _summed_share(ctx: ProbeContext, samples: int | None) -> float:
+    """What a summed loss of the small batch is worth against one of a training batch: the
+    training run's losses add up a whole batch, the small batch's only `samples`."""
+    full = ctx.obs.details.get("loss_reduction_samples")
+    if ctx.obs.get("training.loss_reduction") != "sum" or not samples or not full:
+        return 1.0
+    return min(1.0, samples / full)
+
+
 def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | None,
              label: str, lr: float | None = None, adam: bool = False,
-             activity: Any = None) -> OverfitResult:
-    res = OverfitResult(optimizer=label)
+             activity: Any = None, share: float = 1.0) -> OverfitResult:
+    """One attempt; `share` scales the training run's losses to the small batch's (a summed
+    loss, `_summed_share`) before they serve as the reference."""
+    reference, start = (_number(ctx.obs.get(k)) for k in ("train.final_loss", "loss.initial"))
+    res = OverfitResult(optimizer=label, reference=None if reference is None else reference * share,
+                        reference_start=None if start is None else start * share,
+                        floor=loss_floor(ctx, batch))
     trainee, step_fn = fixed_rate_run(ctx, lr, adam=adam)
     for m in trainee.model.modules():
         if isinstance(m, DROPOUTS):
@@ -69,9 +101,7 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
         if i % 10 == 9 or i == max_steps - 1:
             res.accuracy = accuracy(out.outputs, out.targets, ctx.task,
                                     ctx.structure.final_activation)
-            first = next((v for v in res.losses if math.isfinite(v)), None)
-            ratio = loss_ratio(res.losses, first)
-            if (ratio is not None and ratio <= PASS_RATIO) or stalled(res.losses):
+            if conclude(_copy(res), capped=False).passed or stalled(res.losses):
                 return False
         return True
 
@@ -83,6 +113,29 @@ def _attempt(ctx: ProbeContext, batch: Any, max_steps: int, deadline: float | No
     if loop.stopped == "nonfinite":
         res.losses.append(loop.losses[-1])
     return conclude(res, capped=loop.capped)
+
+
+def _copy(res: OverfitResult) -> OverfitResult:
+    return dataclasses.replace(res, losses=list(res.losses), accuracy=None)
+
+
+@torch.no_grad()
+def loss_floor(ctx: ProbeContext, batch: Any) -> float:
+    """The lowest value the loss's element-wise terms can take on this batch
+    (`advisor.probing.collectors.loss.LossFloor`); 0 when the loss cannot be traced."""
+    floor = LossFloor()
+    try:
+        with floor:
+            ctx.loss(ctx.fresh_model(), batch)
+    except Exception:
+        return 0.0
+    value = floor.floor
+    return value if floor.terms and math.isfinite(value) and value > 0 else 0.0
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None
 
 
 def _repeat(batch: Any) -> Any:

@@ -21,15 +21,23 @@ NEGLIGIBLE_LOSS = 1e-12
 """A loss this close to zero gives no usable ratio."""
 
 
-def judge_initial_loss(value: float | None, task: TaskInfo) -> Judgement:
-    """loss.initial and loss.initial_vs_chance (the initial loss over ln C)."""
+def judge_initial_loss(value: float | None, task: TaskInfo,
+                       summed_over: int | None = None) -> Judgement:
+    """loss.initial and loss.initial_vs_chance (the initial loss over ln C).
+
+    A loss measured to be summed (`summed_over`: the target elements it adds up) is compared
+    per element: ln C is the loss of one prediction, and a sum over a batch of 64 is 64 times
+    that without anything being wrong with the outputs."""
     out = Judgement()
     if value is None:
         return out
     out.facts["loss.initial"] = value
     chance = chance_loss(task)
+    per = value / summed_over if summed_over else value
+    if summed_over:
+        out.details["initial_loss_per_element"] = per
     if chance and math.isfinite(value):
-        out.facts["loss.initial_vs_chance"] = value / chance
+        out.facts["loss.initial_vs_chance"] = per / chance
         out.details["chance_loss"] = chance
     return out
 

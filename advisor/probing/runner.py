@@ -31,6 +31,8 @@ from advisor.experiments import nan_localisation, training
 from advisor.experiments.lr_range import lr_range_test, sweep_series
 from advisor.experiments.overfit import overfit_test
 from advisor.experiments.recipe import Recipe
+from advisor.experiments.reduction import measure_reduction
+from advisor.facts.initial_loss import judge_initial_loss
 from advisor.facts.lr_range import judge_lr_range
 from advisor.facts.overfit import judge_overfit
 from advisor.facts.training import judge_training
@@ -272,10 +274,12 @@ def _first_batch(ctx: ProbeContext, scan: data_col.DataScan,
     try:
         first_batches = [scan.first_batch] + [b for b in scan.reservoir[:3]
                                               if b is not scan.first_batch]
-        structure.observe_initial_loss(ctx, structure.initial_loss(ctx, first_batches), task)
-        reduction = structure.loss_reduction(ctx, scan.first_batch)
-        if reduction:
-            obs.set("training.loss_reduction", reduction)
+        reduction = measure_reduction(ctx, scan.first_batch)
+        summed = reduction.elements if reduction.kind == "sum" else None
+        obs.apply(judge_initial_loss(structure.initial_loss(ctx, first_batches), task, summed))
+        if reduction.kind:
+            obs.set("training.loss_reduction", reduction.kind)
+            obs.details["loss_reduction_samples"] = reduction.samples
     except (Exception, SystemExit) as exc:
         _record_error(ctx, exc, "initial loss")
         return False

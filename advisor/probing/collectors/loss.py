@@ -52,6 +52,34 @@ class LossTrace(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+FLOOR_LOSSES = {"binary_cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"}
+"""Element-wise losses whose lowest value is reached by predicting the target itself."""
+
+
+class LossFloor(TorchFunctionMode):
+    """The lowest value the element-wise loss terms a loss callable reaches can take: each
+    term evaluated with its prediction replaced by its own target. A binary cross-entropy
+    against soft targets (pixel intensities) never falls below the targets' entropy, however
+    well a model memorises them; a squared or absolute error falls to 0. Terms of other kinds
+    (a KL penalty, a class-index cross-entropy) count 0. `terms` is how many were seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.floor = 0.0
+        self.terms = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if op_name(func) in FLOOR_LOSSES and len(args) >= 2 and isinstance(args[1], torch.Tensor):
+            target = args[1].detach()
+            with torch.no_grad():
+                self.floor += loss_value(func(target.to(args[0].dtype), target, *args[2:],
+                                              **kwargs))
+            self.terms += 1
+        return result
+
+
 def loss_kind(loss_fn: Any, traced: LossTrace | None) -> str:
     for cls, kind in LOSS_MODULES:
         if isinstance(loss_fn, cls):

@@ -3,11 +3,13 @@ gradient, in a group with learning rate 0), and layers whose units stay identica
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
 
 from advisor.experiments.training import TrainRecord
+from advisor.facts.frozen import trained_values
 from advisor.facts.initialisation import outputs_ignore_inputs
 from advisor.probing.batches import first_tensor, forward
 from advisor.probing.collectors.model import identical_rows
@@ -30,15 +32,57 @@ def observe_wiring(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     obs.set("wiring.params_without_grad", len(no_grad))
     held = {id(p) for g in opt.param_groups for p in g["params"]}
     zero_lr = _zero_rate_params(ctx)
+    chosen = frozen_by_choice(model, held)
     untrained = []
     for name, p in named:
+        if name in chosen:
+            continue
         if (not p.requires_grad or id(p) not in held or name in zero_lr
                 or (name in tracked and name in no_grad)):
             untrained.append(name)
     obs.set("wiring.untrained_params", len(untrained))
     obs.details["untrained_params"] = untrained[:50]
+    if chosen:
+        obs.details["frozen_pretrained_params"] = sorted(chosen)[:50]
     obs.details["params_without_grad"] = no_grad[:50]
     obs.details["frozen_params"] = [n for n, p in named if not p.requires_grad][:50]
+
+
+def frozen_by_choice(model: torch.nn.Module, held: set[int]) -> set[str]:
+    """Names of parameters frozen on purpose: requires_grad=False, left out of an optimizer that
+    does train something, in a frozen part of which some layer holds trained values (not what
+    the layer's own initialisation draws: `advisor.facts.frozen`), i.e. a pretrained part kept
+    fixed. Frozen parameters the optimizer holds, a whole model frozen, and frozen layers that
+    all sit at their random initialisation stay untrained."""
+    if not any(p.requires_grad and id(p) in held for p in model.parameters()):
+        return set()
+    frozen: set[str] = set()
+    pretrained = False
+    for prefix, module in model.named_modules():
+        own = [(n, p) for n, p in module.named_parameters(recurse=False)
+               if not p.requires_grad and id(p) not in held]
+        frozen.update(f"{prefix}.{n}" if prefix else n for n, _ in own)
+        if own and not pretrained:
+            pretrained = bool(_holds_trained_values(module, own))
+    return frozen if pretrained else set()
+
+
+def _holds_trained_values(module: torch.nn.Module,
+                          own: list[tuple[str, torch.nn.Parameter]]) -> bool | None:
+    """Whether the module's frozen parameters differ from a fresh reset of the module (None:
+    the module has no reset_parameters, or its reset needs more than itself)."""
+    if not callable(getattr(module, "reset_parameters", None)):
+        return None
+    try:
+        fresh = copy.deepcopy(module)
+        with torch.no_grad():
+            fresh.reset_parameters()
+        again = dict(fresh.named_parameters(recurse=False))
+        values = torch.cat([p.detach().float().flatten().cpu() for _, p in own])
+        drawn = torch.cat([again[n].detach().float().flatten().cpu() for n, _ in own])
+    except Exception:
+        return None
+    return trained_values(values.numpy(), drawn.numpy())
 
 
 def _zero_rate_params(ctx: ProbeContext) -> set[str]:
