@@ -77,6 +77,6 @@ def judge_numerics(records: Sequence[StepMargins]) -> Judgement:
         return j
     j.facts["numerics.margin_trend"] = round(trend, 4)
     last = points[-1][1]
-    if trend < 0:
+    if trend < -0.01:  # a flat margin (an epsilon floor) has no end
         j.facts["numerics.steps_to_exhaustion"] = round(last / (-trend / PER_STEPS))
     return j
