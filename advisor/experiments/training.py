@@ -22,7 +22,9 @@ from advisor.facts.training import TrainingMeasurements, first_last
 from advisor.instruments import (
     ActivationStats,
     ClippingDetector,
+    DecayShare,
     GradientNorms,
+    NumericMargins,
     StepClock,
     StepTimer,
     UpdateRatios,
@@ -53,6 +55,8 @@ class TrainRecord:
     batch_noise: float | None = None
     clipped_steps: int = 0            # sampled steps whose gradients shrank before the update
     clip_checked_steps: int = 0
+    numeric_margins: Any = None       # advisor.instruments.numerics.MarginRecord
+    decay_ratios: list[float] = field(default_factory=list)
 
     @property
     def losses(self) -> list[float]:
@@ -111,7 +115,8 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     updates, acts = UpdateRatios(clock), ActivationStats(clock, layouts, skip)
     timer = StepTimer(clock, ctx.device)
     clipping = ClippingDetector(clock, trainee.scaler.get_scale if trainee.scaler else None)
-    instruments = [grads, updates, acts, timer, clipping]
+    numerics, decay = NumericMargins(clock), DecayShare(clock)
+    instruments = [grads, updates, acts, timer, clipping, numerics, decay]
     for instrument in instruments:
         instrument.attach(trainee.model, trainee.optimizer)
     handles = _announce_forward(trainee.model, clock, activity) if activity else []
@@ -140,6 +145,7 @@ def run_training(ctx: ProbeContext, steps: int, deadline: float | None = None,
     try:
         rec = _finish(ctx, trainee, loop, grads, updates, acts, timer, val_points, saved)
         rec.clipped_steps, rec.clip_checked_steps = clipping.clipped, clipping.checked
+        rec.numeric_margins, rec.decay_ratios = numerics.record, decay.ratios
         return rec
     finally:
         for handle in handles:

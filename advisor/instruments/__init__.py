@@ -12,10 +12,12 @@ What the records mean is judged elsewhere: `advisor.facts` turns them into facts
 from advisor.instruments.activations import ActivationStats
 from advisor.instruments.base import Instrument, StepClock
 from advisor.instruments.clipping import ClippingDetector
+from advisor.instruments.decay import DecayShare
 from advisor.instruments.gradients import GradientNorms
 from advisor.instruments.nonfinite import NonfiniteOrigin
+from advisor.instruments.numerics import NumericMargins
 from advisor.instruments.timing import StepTimer
 from advisor.instruments.updates import UpdateRatios
 
-__all__ = ["ActivationStats", "ClippingDetector", "GradientNorms", "Instrument",
-           "NonfiniteOrigin", "StepClock", "StepTimer", "UpdateRatios"]
+__all__ = ["ActivationStats", "ClippingDetector", "DecayShare", "GradientNorms", "Instrument",
+           "NonfiniteOrigin", "NumericMargins", "StepClock", "StepTimer", "UpdateRatios"]

@@ -32,8 +32,11 @@ from advisor.experiments.lr_range import lr_range_test, sweep_series
 from advisor.experiments.overfit import overfit_test
 from advisor.experiments.recipe import Recipe
 from advisor.experiments.reduction import measure_reduction
+from advisor.facts.decay import judge_decay
+from advisor.facts.gradients_growth import judge_gradient_growth
 from advisor.facts.initial_loss import judge_initial_loss
 from advisor.facts.lr_range import judge_lr_range
+from advisor.facts.numerics import judge_numerics
 from advisor.facts.overfit import judge_overfit
 from advisor.facts.training import judge_training
 from advisor.probing.batches import BatchStream
@@ -393,6 +396,12 @@ def _observe_training(ctx: ProbeContext, rec: training.TrainRecord) -> None:
     with quiet_analysis(obs, "training facts"):
         m = training.measurements(rec, ctx, obs.get("loss.initial"), rec.loop.capped)
         obs.apply(judge_training(m), series={"loss_smoothed": "loss_smoothed"})
+    with quiet_analysis(obs, "numerics and growth facts"):
+        obs.apply(judge_gradient_growth(rec.global_norms, rec.loop.capped))
+        obs.apply(judge_decay(rec.decay_ratios))
+        if rec.numeric_margins is not None:
+            obs.apply(judge_numerics(list(zip(rec.numeric_margins.steps,
+                                              rec.numeric_margins.smallest, strict=True))))
     if ctx.options.amp:
         skipped = rec.loop.skipped_updates
         late_skips = [s for s in skipped if s >= 20]

@@ -22,7 +22,11 @@ WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d,
 INIT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
             nn.FeatureAlphaDropout)
-OPTIMIZER_KINDS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop"}
+# optimizer class -> optim.kind; the Adam variants with Adam's step size (Adamax, NAdam, RAdam)
+# count as adam, since the learning-rate ranges the rules use are those of the step's scale
+OPTIMIZER_KINDS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop",
+                   "Adamax": "adam", "NAdam": "adam", "RAdam": "adam", "Adagrad": "adagrad",
+                   "Adadelta": "adadelta", "LBFGS": "lbfgs"}
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
