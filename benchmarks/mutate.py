@@ -12,6 +12,8 @@
         `advisor kb calibrate` read); a case is PROGRAM or PROGRAM__OPERATOR
     python benchmarks/mutate.py summary
         the kept mutants per operator and per program
+    python benchmarks/mutate.py relabel --out DIR
+        rewrite DIR/labels.yaml from the catalogue's accepted ids (no probing)
 
 One mutant from the command line (the CLI probe, a worker process of its own):
     ADVISOR_MUTANT=cnn_mnist__lr_x100 advisor probe benchmarks/mutation/mutant.py
@@ -186,6 +188,19 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_relabel(args: argparse.Namespace) -> int:
+    """Rewrite DIR/labels.yaml from the current catalogue (after an operator's accepted ids
+    changed), without probing again."""
+    labels_path = args.out / "labels.yaml"
+    labels = yaml.safe_load(labels_path.read_text())
+    for case in labels["cases"].values():
+        op = case.get("operator")
+        case["expect"] = list(BY_NAME[op].expect) if op else []
+    _write_yaml(labels_path, labels)
+    print(f"{labels_path}: {len(labels['cases'])} cases relabelled")
+    return 0
+
+
 # ---------------------------------------------------------------- summary
 
 
@@ -214,7 +229,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("list", "verify", "probe", "summary"):
+    for name in ("list", "verify", "probe", "summary", "relabel"):
         p = sub.add_parser(name)
         p.add_argument("programs", nargs="*", metavar="PROGRAM",
                        help="corpus programs whose name contains PROGRAM (default: all)")
@@ -226,13 +241,14 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--per-program", type=int, metavar="N",
                            help="only N operators per program: a fixed sample in the order "
                                 "of a hash of (program, operator)")
-        if name == "probe":
+        if name in ("probe", "relabel"):
             p.add_argument("--out", type=Path, required=True)
+        if name == "probe":
             p.add_argument("--budget", type=float, default=600.0)
             p.add_argument("--healthy-only", action="store_true")
     args = parser.parse_args(argv)
     return {"list": cmd_list, "verify": cmd_verify, "probe": cmd_probe,
-            "summary": cmd_summary}[args.command](args)
+            "summary": cmd_summary, "relabel": cmd_relabel}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 from advisor.instruments import (  # noqa: E402
     ActivationStats,
     ClippingDetector,
+    DecayShare,
     GradientNorms,
+    NumericMargins,
     StepClock,
     StepTimer,
     UpdateRatios,
@@ -89,7 +91,8 @@ def probe_loop(model: nn.Module, loader: DataLoader, steps: int) -> list[float]:
     layouts = {k: layout for k, (_, _, layout) in enumerate(tracer.activation_sites())}
     clock = StepClock.for_steps(steps)
     instruments = [GradientNorms(clock), UpdateRatios(clock), ActivationStats(clock, layouts),
-                   StepTimer(clock), ClippingDetector(clock)]
+                   StepTimer(clock), ClippingDetector(clock), NumericMargins(clock),
+                   DecayShare(clock)]
     for instrument in instruments:
         instrument.attach(model, opt)
     try:

@@ -382,7 +382,7 @@ def _batchnorm_batch_one(program: Program) -> None:
 # ---------------------------------------------------------------- catalogue
 
 DIVERGENCE = ("lr_too_high", "loss_diverging", "exploding_gradients", "nonfinite_values",
-              "loss_oscillating")
+              "loss_oscillating", "exploding_gradients_ahead")
 
 OPERATORS: tuple[Operator, ...] = (
     Operator("lr_x100", DIVERGENCE + ("hyperparameter_out_of_range", "finetune_lr_too_high"),
