@@ -36,6 +36,18 @@ def test_zero_weights_with_default_biases_are_symmetric():
     assert "symmetric_init" in report.ids()
 
 
+def test_a_constant_fill_with_random_biases_is_symmetric():
+    """Equal non-zero weights: the outputs still depend on the inputs (the biases differ), yet
+    every unit of a layer starts the same and gets nearly the same update."""
+    model = _mlp()
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.05)
+    report = _probe(model)
+    assert report.facts["model.symmetric_init"] is True
+    assert "symmetric_init" in report.ids()
+
+
 def test_a_zero_layer_on_a_residual_branch_is_not_symmetric():
     class Residual(nn.Module):
         def __init__(self) -> None:

@@ -114,6 +114,13 @@ def observe_symmetry(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     weight_only = [n for n in ctx.obs.details.get("identical_weight_layers", [])
                    if n != ctx.structure.output_module]
     if not candidates:
+        constant = nonzero_constant_layers(ctx, weight_only)
+        if constant:  # equal non-zero weights are never a deliberate initialisation
+            ctx.obs.set("model.symmetric_init", True)
+            ctx.obs.details["symmetric_layers"] = constant
+            ctx.obs.details["symmetric_evidence"] = ("identical non-zero weights in every unit "
+                                                     "of a hidden layer at initialisation")
+            return
         blind = bool(weight_only) and outputs_blind_to_inputs(ctx) is True
         ctx.obs.set("model.symmetric_init", blind)
         if blind:
@@ -129,6 +136,21 @@ def observe_symmetry(ctx: ProbeContext, rec: TrainRecord | None) -> None:
     still = [n for n in candidates if n in modules and identical_rows(modules[n], rtol=1e-4)]
     ctx.obs.set("model.symmetric_init", bool(still))
     ctx.obs.details["symmetric_layers"] = still
+
+
+@torch.no_grad()
+def nonzero_constant_layers(ctx: ProbeContext, names: list[str]) -> list[str]:
+    """The layers among `names` whose identical weight rows are not all zero.
+
+    All-zero weights are a known deliberate choice on a residual branch (a zero-initialised
+    LoRA or last-in-branch layer), so they need the outputs check; the same non-zero value in
+    every unit (a constant fill) only makes the units move together and is never chosen."""
+    if not names:
+        return []
+    modules = dict(ctx.fresh_model().named_modules())
+    return [n for n in names if n in modules
+            and isinstance(getattr(modules[n], "weight", None), torch.Tensor)
+            and bool(modules[n].weight.detach().abs().amax() > 0)]
 
 
 @torch.no_grad()
