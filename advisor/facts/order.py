@@ -32,8 +32,15 @@ def total_variation(a: np.ndarray, b: np.ndarray) -> float:
 def _label_keys(t: np.ndarray, task: TaskInfo, edges: np.ndarray | None) -> np.ndarray | None:
     if task.classification:
         return class_labels(t, task)
-    y = np.asarray(t).astype(np.float64).reshape(len(t), -1)[:, 0]
-    return np.searchsorted(edges, y) if edges is not None else None
+    return np.searchsorted(edges, sample_values(t)) if edges is not None else None
+
+
+def sample_values(t: np.ndarray) -> np.ndarray:
+    """One number per sample for binning regression targets: the target itself, or the mean
+    of a multi-valued target (an image, a vector); its first value alone is often a constant
+    (a background pixel), which hid the order of autoencoder and image-to-image data."""
+    y = np.asarray(t).astype(np.float64).reshape(len(t), -1)
+    return y[:, 0] if y.shape[1] == 1 else y.mean(axis=1)
 
 
 def order_correlation(record: DataRecord, task: TaskInfo) -> float | None:
@@ -48,8 +55,7 @@ def order_correlation(record: DataRecord, task: TaskInfo) -> float | None:
         return None
     edges = None
     if not task.classification:
-        all_y = record.all_targets().astype(np.float64).reshape(-1)
-        edges = np.unique(np.quantile(all_y, REGRESSION_BINS))
+        edges = np.unique(np.quantile(sample_values(record.all_targets()), REGRESSION_BINS))
     batches = [_label_keys(t, task, edges) for t in record.targets]
     batches = [b for b in batches if b is not None and len(b)]
     if len(batches) < 2:
