@@ -40,6 +40,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
                         r"Expected \d+D \(unbatched\) or \d+D \(batched\) input",
                         r"only batches of spatial targets supported",
                         r"doesn't match the broadcast",
+                        # class weights for C classes against an output of another width
+                        r"weight tensor should be defined either for all \d+ classes",
                         r"The size of tensor a", r"inconsistent tensor size",
                         r"Expected target size", r"expected .* dimensions",
                         r"Sizes of tensors must match", r"is not broadcastable",

@@ -242,11 +242,19 @@ def _output_hook(activation: Callable[[torch.Tensor], torch.Tensor], loss_kind: 
 
 
 def _softmax_output(module, inputs, output):  # noqa: ARG001
-    return torch.softmax(output, dim=1)
+    return _on_logits(output, lambda t: torch.softmax(t, dim=1))
 
 
 def _sigmoid_output(module, inputs, output):  # noqa: ARG001
-    return torch.sigmoid(output)
+    return _on_logits(output, torch.sigmoid)
+
+
+def _on_logits(output, activation):
+    """The activation on the model's logits: the output itself, or the first element of a
+    tuple (a model returning (logits, probabilities), as LeNet-5 ports do)."""
+    if isinstance(output, tuple):
+        return (activation(output[0]), *output[1:])
+    return activation(output)
 
 
 # ---------------------------------------------------------------- loss

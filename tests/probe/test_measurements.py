@@ -136,6 +136,10 @@ def test_classify_real_pytorch_errors():
     assert _raise(lambda: bn(torch.randn(1, 3))) == "batchnorm_single_sample"
     assert _raise(lambda: nn.Linear(4, 3)(torch.randn(2, 4, dtype=torch.float64))) \
         == "dtype_mismatch"
+    # a class-weighted loss whose output layer has one class too few
+    assert _raise(lambda: nn.CrossEntropyLoss(weight=torch.ones(3))(torch.randn(4, 2),
+                                                                    torch.tensor([0, 1, 1, 0]))) \
+        == "shape_mismatch"
     assert classify_error(RuntimeError("CUDA out of memory. Tried to allocate")) == "out_of_memory"
     assert classify_error(ValueError("something else")) == "other"
 
