@@ -12,6 +12,7 @@ from advisor.experiments.recipe import Recipe, Trainee
 from advisor.probing.batches import BatchStream, forward, to_device
 from advisor.probing.collectors.loss import TaskInfo
 from advisor.probing.device import autocast
+from advisor.probing.errors import classify_error
 from advisor.probing.facts import Observations
 from advisor.probing.options import ProbeOptions
 from advisor.probing.setup import ProbeSetup, ProbeSetupError
@@ -80,8 +81,12 @@ class ProbeContext:
         cannot take is a setup problem with a clear remedy, not a crash of the run."""
         try:
             return self.setup.loss_fn(outputs, targets)
-        except (TypeError, AttributeError, IndexError, KeyError, RuntimeError) as exc:
-            if isinstance(outputs, torch.Tensor) or not isinstance(outputs, (tuple, list, dict)):
+        except (TypeError, AttributeError, IndexError, KeyError) as exc:
+            # A loss that got tensors and failed on their values (RuntimeError: NaN reaching
+            # BCELoss, a shape mismatch; IndexError: a target out of range) is the user's
+            # fault to diagnose, and a `step` means the user chose what the loss receives.
+            if isinstance(outputs, torch.Tensor) or not isinstance(outputs, (tuple, list, dict)) \
+                    or self.setup.step is not None or classify_error(exc) != "other":
                 raise
             kind = "dict" if isinstance(outputs, dict) else type(outputs).__name__
             raise ProbeSetupError(

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 import advisor
 from advisor.probing.api import run_setup
@@ -141,6 +143,30 @@ def test_model_returning_a_tuple_the_loss_cannot_take_gets_the_remedy():
     setup = small_setup(model=TupleOut(), optimizer=None)
     with pytest.raises(ProbeSetupError, match="returns a tuple.*train_step"):
         advisor.probe(**setup, **FAST)
+
+
+def test_a_tuple_loss_that_fails_on_values_is_the_users_error_not_a_setup_error():
+    """A VAE-style model returns (reconstruction, mu, logvar) and its loss takes the tuple;
+    when the values break the loss (outputs outside [0, 1] for BCELoss, as a broken init
+    gives), the run records the user's error instead of refusing the setup."""
+    class TupleOut(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return self.fc(x) * 10, x.mean()  # not probabilities
+
+    def loss_fn(outputs, targets):
+        recon, _ = outputs
+        return F.binary_cross_entropy(recon, targets)
+
+    x = torch.rand(64, 8)
+    setup = small_setup(model=TupleOut(), optimizer=None, loss_fn=loss_fn,
+                        train_data=DataLoader(TensorDataset(x, x), batch_size=16),
+                        task="regression")
+    report = advisor.probe(**setup, **FAST)
+    assert report.facts["runtime.error"] == "bce_input_range"
 
 
 def test_user_error_names_the_users_file_and_line(tmp_path):
