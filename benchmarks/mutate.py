@@ -106,6 +106,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             except NotApplicable as exc:
                 record["not_applicable"][op.name] = str(exc)
                 continue
+            except Exception as exc:  # the operator could not rewrite this program
+                record["not_applicable"][op.name] = f"operator failed: {type(exc).__name__}: {exc}"
+                continue
             if args.per_program is not None and tried >= args.per_program:
                 program.restore()
                 record.setdefault("not_sampled", []).append(op.name)

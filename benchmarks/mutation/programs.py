@@ -184,8 +184,9 @@ def model_output(program: Program) -> Any:
         with torch.no_grad():
             if program.setup["step"] is not None:
                 out = program.setup["step"](model, batch)[0]
-            elif _is_pair(batch) or (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                out = model(batch[0])
+            elif isinstance(batch, (tuple, list)) and len(batch) == 2:
+                inputs = batch[0]
+                out = model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
             else:
                 raise NotApplicable("cannot call the model on this batch without a step")
     finally:
