@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: setup) returns a dict with model, train_data, "
                              "loss_fn (optional: optimizer, val_data, task, step, train_step, "
                              "scheduler, scaler)")
-    add_probe_options(parser, steps=200, budget=30.0)
+    add_probe_options(parser, steps=200, budget=120.0)
 
 
 def add_probe_options(parser: argparse.ArgumentParser, steps: int, budget: float) -> None:

@@ -22,7 +22,7 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
           train_step: Callable[..., Any] | None = None,
           scheduler: Callable[..., Any] | None = None,
           scaler: Callable[..., Any] | None = None, setup: ProbeSetup | None = None,
-          steps: int = 200, budget: float = 30.0, device: str | None = None,
+          steps: int = 200, budget: float = 120.0, device: str | None = None,
           amp: bool = False, seed: int = 0, kb_dirs: Sequence[str] = (),
           progress: bool | Progress = False, diagnose: bool = True) -> ProbeReport:
     """Probe a training setup and return the report (the same content as `--json`).
