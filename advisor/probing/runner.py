@@ -232,6 +232,10 @@ def _phases(state: RunState, progress: Progress) -> None:
         seed_everything(options.seed + 2)
         ok = _first_batch(ctx, scan, val_scan)
     if not ok:
+        # the crash may be the symmetry's doing (identical units saturating into NaN): the
+        # check needs no training run, so the report still says whether the init is symmetric
+        with quiet_analysis(ctx.obs, "wiring"):
+            wiring.observe_symmetry(ctx, None)
         return
     _train_and_experiments(state, ctx, progress)
 

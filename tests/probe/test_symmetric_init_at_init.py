@@ -71,3 +71,21 @@ def test_outputs_that_ignore_the_inputs():
     assert outputs_ignore_inputs(same, x) is True
     assert outputs_ignore_inputs(torch.randn(6, 4).numpy(), x) is False
     assert outputs_ignore_inputs(same, torch.ones(6, 3).numpy()) is None  # equal inputs
+
+
+def test_symmetry_is_reported_when_the_first_batch_crashes():
+    """Identical units saturate, NaN reaches BCELoss and the first loss raises: the crash
+    must not erase the symmetry measured on the weights alone (issue 9)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1), nn.Sigmoid())
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.05)
+    x = torch.randn(64, 8)
+    x[0, 0] = float("nan")  # the loss gets a NaN probability and raises
+    y = (x[:, 1] > 0).float().unsqueeze(1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=64)
+    report = advisor.probe(model, loader, nn.BCELoss(),
+                           torch.optim.SGD(model.parameters(), lr=0.05), steps=5, budget=120)
+    assert report.facts["runtime.error"] == "bce_input_range"
+    assert report.facts["model.symmetric_init"] is True
