@@ -93,7 +93,7 @@ def test_decay_share_is_weight_decay_times_weight_over_gradient():
     clock.begin(0)
     nn.functional.cross_entropy(model(x), y).backward()
     weights = [p for p in model.parameters() if p.dim() >= 2]
-    want = sorted(float(0.5 * w.norm() / w.grad.norm()) for w in weights)
+    want = sorted(float(0.5 * w.detach().norm() / w.grad.norm()) for w in weights)
     opt.step()
     decay.detach()
     assert len(decay.ratios) == 1
