@@ -45,8 +45,10 @@ def overfit_test(ctx: ProbeContext, batch: Any, deadline: float | None = None,
         small, samples = ctx.on_device(batch), None
         result = _attempt(ctx, small, max_steps, deadline, "user", activity=activity)
     result.samples = samples
-    if result.passed or result.failed or not result.conclusive:
-        return result
+    if result.passed or result.failed or not (result.conclusive or result.unfinished):
+        return result  # a verdict, or a run cut short (time, a crash): no second attempt
+    # inconclusive at the user's rate, or still memorising when its steps ran out (a slow
+    # rate): the same batch at the suggested rate tells whether the model can memorise it
     plan, lr = fallback_rate(ctx.obs.get("optim.kind"), ctx.obs.get("optim.lr"), fallback_lr)
     if plan == "none":
         return result

@@ -3,11 +3,15 @@ with flattened targets and a carried hidden state (issue 9, generality fixes).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
 import advisor
 from advisor.experiments.samples import SampleLayout
+from advisor.probing.api import run_setup
+from advisor.probing.options import ProbeOptions
 
 from .helpers import FAST
 
@@ -101,3 +105,17 @@ def test_a_recurrent_memory_that_fades_does_not_make_time_the_sample_axis():
     images = torch.randn(8, 1, 6, 6)
     conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 3, padding=1))
     assert sample_axis(_context(conv), (images, images)) == 0
+
+
+def test_a_memorisation_still_running_at_a_slow_rate_gets_the_suggested_rate():
+    """At the user's slow rate the small batch is still being memorised when the steps run
+    out ("not finished"); the test then tries the LR range test's suggestion on the same
+    batch, as for any inconclusive run, and gives a verdict."""
+    from advisor.probing.setup import load_setup
+
+    root = Path(__file__).resolve().parents[2]
+    report = run_setup(load_setup(str(root / "examples" / "healthy_iris_no_optimizer.py")),
+                       ProbeOptions(steps=200, budget=600, quiet=True))
+    overfit = report.details["overfit"]
+    assert overfit["optimizer"].startswith("suggested_lr_"), overfit
+    assert report.facts["overfit.passed"] is True
