@@ -279,25 +279,8 @@ class Calibrator:
         self.prior_weight = prior_weight
         self.engine = Engine(kb)
         self.index = self.engine.index
-        self._closures: dict[str, frozenset[int]] = {}
 
     # -------------------------------------------------------------- engine runs
-    def _closure(self, conclusion: str) -> frozenset[int]:
-        """Positions of the rules the conclusion's certainty depends on (its rules, theirs...):
-        chaining only these gives the same certainty as a full run, for a fraction of it."""
-        if conclusion not in self._closures:
-            positions: set[int] = set()
-            stack, seen = [conclusion], set()
-            while stack:
-                cid = stack.pop()
-                if cid in seen:
-                    continue
-                seen.add(cid)
-                for p in self.index.rules_for.get(cid, ()):
-                    positions.add(p)
-                    stack.extend(self.index.inputs_rules[p])
-            self._closures[conclusion] = frozenset(positions)
-        return self._closures[conclusion]
 
     def _index_with(self, *variants: Rule) -> RuleIndex:
         """The engine's index with the variants in place of their rules (same order: the
@@ -311,7 +294,9 @@ class Calibrator:
     def outcome(self, index: RuleIndex, variant: Rule, sample: Sample) -> tuple[bool, bool, bool]:
         """(positive, conclusion reported, this rule fired) for one sample."""
         conclusion = variant.conclusion
-        state = chain(index, sample.facts, self.engine.threshold, only=self._closure(conclusion))
+        # a variant only moves thresholds and cfs: the base index's rule graph still holds
+        only = self.index.ancestors(conclusion)
+        state = chain(index, sample.facts, self.engine.threshold, only=only)
         reported = state.evidence.get(conclusion, 0.0) >= self.engine.threshold
         pos = self.index.position[variant.id]
         return (conclusion in sample.expect, reported, pos in state.fired.get(conclusion, ()))

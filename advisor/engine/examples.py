@@ -26,21 +26,6 @@ class ExampleOutcome:
                 f"'{self.rule.conclusion}' has certainty {self.certainty:.2f}")
 
 
-def _ancestors(index, conclusion: str) -> frozenset[int]:
-    """Positions of the rules that can change `conclusion`: its rules, and theirs, upwards."""
-    positions: set[int] = set()
-    stack, seen = [conclusion], set()
-    while stack:
-        cid = stack.pop()
-        if cid in seen:
-            continue
-        seen.add(cid)
-        for p in index.rules_for.get(cid, ()):
-            positions.add(p)
-            stack.extend(index.inputs_rules[p])
-    return frozenset(positions)
-
-
 def run_examples(kb: KnowledgeBase, engine=None,
                  progress: Progress | None = None) -> list[ExampleOutcome]:
     """Every example of every rule; `progress("checking examples", done, total)` per 500 rules."""
@@ -49,17 +34,15 @@ def run_examples(kb: KnowledgeBase, engine=None,
 
     engine = engine or Engine(kb)
     outcomes = []
-    closures: dict[str, frozenset[int]] = {}
     total = len(kb.rules)
     for done, rule in enumerate(kb.rules.values()):
         if progress is not None and done % 500 == 0:
             progress("checking examples", done, total)
-        if rule.conclusion not in closures:
-            closures[rule.conclusion] = _ancestors(engine.index, rule.conclusion)
+        # only the rules the conclusion depends on: the same certainty as a full run, and the
+        # cost of an example no longer grows with the size of the base
+        only = engine.index.ancestors(rule.conclusion)
         for ex in rule.examples:
-            # only the rules the conclusion depends on: the same certainty as a full run, and
-            # the cost of an example no longer grows with the size of the base
-            state = chain(engine.index, ex.given, engine.threshold, only=closures[rule.conclusion])
+            state = chain(engine.index, ex.given, engine.threshold, only=only)
             cf = state.evidence.get(rule.conclusion, 0.0)
             fired_here = any(engine.index.order[p].id == rule.id
                              for p in state.fired.get(rule.conclusion, []))

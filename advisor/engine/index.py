@@ -31,6 +31,25 @@ class RuleIndex:
     premises: list[Premise] = field(default_factory=list)  # each rule's compiled condition
     cache: dict[str, Any] = field(default_factory=dict)  # derived data other modules keep here
 
+    def ancestors(self, conclusion: str) -> frozenset[int]:
+        """Positions of the rules that can change `conclusion`: its rules, and theirs, upwards.
+        Chaining only these gives the conclusion the same certainty as a full run, for a
+        fraction of it (rule examples, calibration); computed once per conclusion."""
+        memo = self.cache.setdefault("ancestors", {})
+        if conclusion not in memo:
+            positions: set[int] = set()
+            stack, seen = [conclusion], set()
+            while stack:
+                cid = stack.pop()
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                for p in self.rules_for.get(cid, ()):
+                    positions.add(p)
+                    stack.extend(self.inputs_rules[p])
+            memo[conclusion] = frozenset(positions)
+        return memo[conclusion]
+
     @classmethod
     def build(cls, kb: KnowledgeBase, graph: Any = None) -> RuleIndex:
         """`graph`: the rule graph of `kb` when the caller has built it already (the loader

@@ -31,7 +31,6 @@ from advisor.engine.backward import (
     _chain,
 )
 from advisor.engine.evaluate import evaluate
-from advisor.engine.examples import _ancestors
 from advisor.engine.forward import chain, normalize, rechain
 from advisor.kb import load_kb
 from advisor.kb.model import FactTest, walk
@@ -110,7 +109,7 @@ def test_chain_restricted_to_ancestors_equals_a_full_chain(engine, data):
     for rule in data.draw(st.lists(st.sampled_from(list(kb.rules.values())), min_size=1,
                                    max_size=8)):
         cid = rule.conclusion
-        part = chain(index, facts, only=_ancestors(index, cid))
+        part = chain(index, facts, only=index.ancestors(cid))
         assert part.evidence.get(cid) == full.evidence.get(cid)
         assert (cid in part.ruled_out) == (cid in full.ruled_out)
         assert part.fired.get(cid) == full.fired.get(cid)
