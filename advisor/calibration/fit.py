@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.calibration.reports import CaseResult
+from advisor.calibration.scoring import f1_score, precision, recall, rounded
 from advisor.engine import Engine
 from advisor.engine.evaluate import compile_condition
 from advisor.engine.examples import run_examples
@@ -195,28 +196,24 @@ class Counts:
 
     @property
     def precision(self) -> float | None:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+        return precision(self.tp, self.fp)
 
     @property
     def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+        return recall(self.tp, self.fn)
 
     @property
     def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn \
-            else 0.0
+        return f1_score(self.tp, self.fp, self.fn) or 0.0
 
     @property
     def rule_precision(self) -> float | None:
-        return self.fired_positive / self.fired if self.fired else None
+        return precision(self.fired_positive, self.fired - self.fired_positive)
 
     def to_dict(self) -> dict[str, Any]:
-        def r(x: float | None) -> float | None:
-            return None if x is None else round(x, 4)
-
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": r(self.precision),
-                "recall": r(self.recall), "f1": r(self.f1), "rule_fired": self.fired,
-                "rule_precision": r(self.rule_precision)}
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": rounded(self.precision),
+                "recall": rounded(self.recall), "f1": rounded(self.f1), "rule_fired": self.fired,
+                "rule_precision": rounded(self.rule_precision)}
 
 
 def tally(outcomes: Iterable[tuple[bool, bool, bool]]) -> Counts:

@@ -74,19 +74,29 @@ class IdFigures:
 
     @property
     def precision(self) -> float | None:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+        return precision(self.tp, self.fp)
 
     @property
     def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+        return recall(self.tp, self.fn)
 
     @property
     def f1(self) -> float | None:
         return f1_score(self.tp, self.fp, self.fn)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": _r(self.precision),
-                "recall": _r(self.recall), "f1": _r(self.f1)}
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": rounded(self.precision),
+                "recall": rounded(self.recall), "f1": rounded(self.f1)}
+
+
+def precision(tp: int, fp: int) -> float | None:
+    """TP / (TP + FP); None when nothing was reported."""
+    return tp / (tp + fp) if tp + fp else None
+
+
+def recall(tp: int, fn: int) -> float | None:
+    """TP / (TP + FN); None with no positive case."""
+    return tp / (tp + fn) if tp + fn else None
 
 
 def f1_score(tp: int, fp: int, fn: int) -> float | None:
@@ -194,7 +204,8 @@ def _rate(n: int, total: int) -> float | None:
     return round(n / total, 4) if total else None
 
 
-def _r(x: float | None) -> float | None:
+def rounded(x: float | None) -> float | None:
+    """A figure for JSON: four decimals, None kept."""
     return None if x is None else round(x, 4)
 
 
