@@ -188,3 +188,19 @@ def median_ratio(late: Sequence[float], early: Sequence[float]) -> float | None:
     if not a or not b or float(np.median(b)) == 0:
         return None
     return float(np.median(a) / np.median(b))
+
+
+def late_half_fit(points: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """(slope per unit of x, R^2) of a least-squares line through the later half of the
+    (x, y) points: where a series is going now, not where it started. None when the later
+    half spans a single x."""
+    late = points[len(points) // 2:]
+    x = np.array([px for px, _ in late], dtype=float)
+    y = np.array([py for _, py in late], dtype=float)
+    if len(late) < 2 or np.ptp(x) <= 0:
+        return None
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (slope * x + intercept)
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else 0.0
+    return float(slope), r2

@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from advisor.facts import Judgement
+from advisor.facts.curves import late_half_fit
 
 MIN_STEPS = 20
 PER_STEPS = 100
@@ -28,16 +27,8 @@ def log_norm_slope(norms: Sequence[float]) -> tuple[float, float] | None:
     points = [(i, math.log10(v)) for i, v in enumerate(norms) if math.isfinite(v) and v > 0]
     if len(points) < MIN_STEPS:
         return None
-    late = points[len(points) // 2:]
-    x = np.array([i for i, _ in late], dtype=float)
-    y = np.array([v for _, v in late], dtype=float)
-    if np.ptp(x) <= 0:
-        return None
-    slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (slope * x + intercept)
-    total = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(residual ** 2)) / total if total > 0 else 0.0
-    return float(slope) * PER_STEPS, r2
+    fit = late_half_fit(points)
+    return None if fit is None else (fit[0] * PER_STEPS, fit[1])
 
 
 def judge_gradient_growth(norms: Sequence[float], capped: bool = False) -> Judgement:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 from advisor.facts import Judgement
+from advisor.facts.curves import late_half_fit
 
 MIN_POINTS = 6          # sampled steps needed for a trend
 PER_STEPS = 100         # the trend's unit: decades per 100 steps
@@ -49,13 +48,8 @@ def recent_slope(points: Sequence[tuple[int, float]]) -> float | None:
     now: an input that is floored by an epsilon stops falling, one that is not keeps going."""
     if len(points) < MIN_POINTS:
         return None
-    late = points[len(points) // 2:]
-    x = np.array([s for s, _ in late], dtype=float)
-    y = np.array([m for _, m in late], dtype=float)
-    if np.ptp(x) <= 0:
-        return None
-    slope = float(np.polyfit(x, y, 1)[0])
-    return slope * PER_STEPS
+    fit = late_half_fit(points)
+    return None if fit is None else fit[0] * PER_STEPS
 
 
 def judge_numerics(records: Sequence[StepMargins]) -> Judgement:
