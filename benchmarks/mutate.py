@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -128,10 +127,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _write_yaml(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# written by benchmarks/mutate.py verify; do not edit by hand\n"
-                   + yaml.safe_dump(data, sort_keys=False, width=100))
-    os.replace(tmp, path)
+    from advisor.report.files import write_atomic
+
+    write_atomic(path, "# written by benchmarks/mutate.py verify; do not edit by hand\n"
+                 + yaml.safe_dump(data, sort_keys=False, width=100))
 
 
 def kept_mutants(programs: list[str], per_program: int | None = None) -> dict[str, list[str]]:
