@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from advisor.probing.batches import first_tensor, forward, split_pair
+from advisor.probing.batches import first_tensor, forward, map_tensors, split_pair
 from advisor.probing.context import ProbeContext
 
 SEPARATE_SHARE = 0.5
@@ -114,19 +114,7 @@ def _changed_share(ctx: ProbeContext, batch: Any, x: torch.Tensor, dim: int,
 
 def replace_tensor(obj: Any, old: torch.Tensor, new: torch.Tensor) -> Any:
     """`obj` with the tensor `old` (by identity) replaced by `new`, containers rebuilt."""
-    return _map(obj, lambda t: new if t is old else t)
-
-
-def _map(obj: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return fn(obj)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_map(x, fn) for x in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_map(x, fn) for x in obj)
-    if isinstance(obj, dict):
-        return {k: _map(v, fn) for k, v in obj.items()}
-    return obj
+    return map_tensors(obj, lambda t: new if t is old else t)
 
 
 class SampleLayout:
@@ -153,11 +141,11 @@ class SampleLayout:
 
     def take(self, batch: Any, n: int) -> Any:
         """The first n samples of every tensor that holds samples."""
-        return _map(batch, lambda t: self._apply(t, lambda u, d: u.narrow(d, 0, n)))
+        return map_tensors(batch, lambda t: self._apply(t, lambda u, d: u.narrow(d, 0, n)))
 
     def doubled(self, batch: Any) -> Any:
         """Every sample twice (the batch stacked on itself along the samples)."""
-        return _map(batch, lambda t: self._apply(t, lambda u, d: torch.cat([u, u], d)))
+        return map_tensors(batch, lambda t: self._apply(t, lambda u, d: torch.cat([u, u], d)))
 
 
 def layout(ctx: ProbeContext, batch: Any) -> SampleLayout | None:
