@@ -182,19 +182,29 @@ def model_output(program: Program) -> Any:
     model.eval()
     try:
         with torch.no_grad():
-            if program.setup["step"] is not None:
-                out = program.setup["step"](model, batch)[0]
-            elif isinstance(batch, (tuple, list)) and len(batch) == 2:
-                inputs = batch[0]
-                out = model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
-            else:
+            if program.setup["step"] is None and not (isinstance(batch, (tuple, list))
+                                                      and len(batch) == 2):
                 raise NotApplicable("cannot call the model on this batch without a step")
+            out = forward(program.setup, model, batch)[0]
     finally:
         model.train(was_training)
         model.load_state_dict(state)
         if hasattr(model, "hidden"):
             model.hidden = hidden
     return out
+
+
+def forward(setup: dict[str, Any], model: Any, batch: Any) -> tuple[Any, Any]:
+    """(outputs, targets) as the program's loop computes them: its `step`, or the model on the
+    batch's inputs (several inputs unpacked, as the probe calls them)."""
+    if setup["step"] is not None:
+        return setup["step"](model, batch)
+    inputs, targets = batch
+    if isinstance(inputs, dict):
+        return model(**inputs), targets
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs), targets
+    return model(inputs), targets
 
 
 def output_layer(program: Program) -> tuple[str, nn.Linear]:

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from programs import Program
+from programs import Program, forward
 
 ERROR_RATE_MARGIN = 0.05
 LOSS_RATIO_MARGIN = 1.25
@@ -156,7 +156,7 @@ def _stepper(setup: dict[str, Any]):
         return user_step
 
     def plain_step(batch):
-        outputs, targets = _forward(setup, model, batch)
+        outputs, targets = forward(setup, model, batch)
         loss = loss_fn(outputs, targets)
         opt.zero_grad()
         loss.backward()
@@ -165,17 +165,6 @@ def _stepper(setup: dict[str, Any]):
             scheduler.step()
         return loss
     return plain_step
-
-
-def _forward(setup: dict[str, Any], model: Any, batch: Any):
-    if setup["step"] is not None:
-        return setup["step"](model, batch)
-    inputs, targets = batch
-    if isinstance(inputs, dict):
-        return model(**inputs), targets
-    if isinstance(inputs, (tuple, list)):  # several inputs, as the probe calls them
-        return model(*inputs), targets
-    return model(inputs), targets
 
 
 # ---------------------------------------------------------------- the metric
@@ -190,7 +179,7 @@ def evaluate(setup: dict[str, Any], metric_loss: Any, kind: str) -> float:
         for i, batch in enumerate(data):
             if i >= EVAL_BATCHES:
                 break
-            outputs, targets = _forward(setup, model, batch)
+            outputs, targets = forward(setup, model, batch)
             value, n = _batch_metric(kind, outputs, targets, metric_loss)
             total, count = total + value * n, count + n
     model.train()
