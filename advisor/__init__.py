@@ -1,6 +1,7 @@
 """advisor: a troubleshooting expert system for deep-learning training.
 
 The public API is small: `advisor.probe(...)` probes a training setup and returns its report;
+`advisor.watch(model, optimizer)` watches the user's own loop and gives the same report;
 `advisor.ProbeSetup` and `advisor.ProbeSetupError` describe a setup and what is wrong with one;
 `advisor.AdvisorError` is the base of every error meant for the user. `probe` and the setup
 types load torch, so they are imported on first use: the knowledge base, the engine and the
@@ -14,7 +15,7 @@ from typing import Any
 from advisor.errors import AdvisorError
 
 __version__ = "0.1.0"
-__all__ = ["AdvisorError", "ProbeSetup", "ProbeSetupError", "__version__", "probe"]
+__all__ = ["AdvisorError", "ProbeSetup", "ProbeSetupError", "__version__", "probe", "watch"]
 
 
 def probe(*args: Any, **kwargs: Any) -> Any:
@@ -27,6 +28,15 @@ def probe(*args: Any, **kwargs: Any) -> Any:
     from advisor.probing.api import probe as _probe
 
     return _probe(*args, **kwargs)
+
+
+def watch(*args: Any, **kwargs: Any) -> Any:
+    """Watch your own training loop: `with advisor.watch(model, optimizer) as w: ...`, then
+    `w.report()` (the same report type as `advisor.probe`). The arguments are those of
+    `advisor.watching.session.watch` (model, optimizer, steps, every_step, kb_dirs, name)."""
+    from advisor.watching.session import watch as _watch
+
+    return _watch(*args, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("probe", "run a short instrumented training of your setup", "advisor.commands.probe"),
     Command("demo", "probe a bundled example with a real fault", "advisor.commands.demo"),
     Command("tui", "the interactive terminal UI", "advisor.commands.tui"),
+    Command("watch", "run your own training script and diagnose its loop",
+            "advisor.commands.watch"),
 )
 
 
@@ -70,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     named = _command_in(argv)
     parser = build_parser([named] if named else [])
+    argv, target = _split_target(named, argv)
     args = parser.parse_args(argv)
+    if target is not None:
+        args.target = target
     try:
         return _dispatch(parser, args)
     except AdvisorError as exc:
@@ -94,6 +99,18 @@ def _command_in(argv: Sequence[str]) -> str | None:
     """The sub-command ARGV names: its first word that is not an option (the top level has only
     -h/--help and --version, which take no value)."""
     return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _split_target(named: str | None, argv: list[str]) -> tuple[list[str], object]:
+    """A command that runs another program (`advisor watch SCRIPT ARGS...`) takes the words
+    after that program as the program's own: its `split_argv` separates them before parsing."""
+    command = next((c for c in COMMANDS if c.name == named), None)
+    split = getattr(command.load(), "split_argv", None) if command else None
+    if split is None:
+        return argv, None
+    at = argv.index(named)
+    own, target = split(argv[at + 1:])
+    return argv[:at + 1] + own, target
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -153,16 +153,20 @@ def error_lines(report: ProbeReport) -> list[str]:
 
 
 def headline(report: ProbeReport) -> str:
-    steps = report.details.get("training_steps")
+    watch = report.details.get("watch") if report.setup.get("mode") == "watch" else None
+    steps = watch.get("steps_watched") if watch else report.details.get("training_steps")
     total = report.timings.get("total")
     device = (report.device or {}).get("name", "?")
-    head = f"advisor probe: {report.setup.get('name')} on {device}"
+    command = "advisor watch" if watch else "advisor probe"
+    head = f"{command}: {report.setup.get('name')} on {device}"
     if steps is not None:
-        head += f", {steps} training steps"
+        head += f", {steps} training steps" + (" watched" if watch else "")
     if total is not None:
         head += f", {fmt.duration(total)}"
     if report.partial:
-        head += "  [PARTIAL: interrupted]"
+        ending = watch.get("ending") if watch else None
+        head += "  [PARTIAL: budget spent]" if ending == "capped" else \
+            "  [PARTIAL: interrupted]"
     return head
 
 

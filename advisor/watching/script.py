@@ -1,0 +1,262 @@
+"""Run a user's script or module as `python SCRIPT args` / `python -m MODULE args` would, under a
+`Watch`, and stop it cleanly once the watch has seen enough.
+
+The script keeps its own `sys.argv`, runs as `__main__` with its folder first on `sys.path` (or
+the current folder for `-m`), in the current working directory, and prints as it always does.
+The watch ends it by raising `WatchStopped` (a BaseException) from one of its hooks, at the next
+forward, backward or optimizer step after the last watched one, so the script's last step
+completes; the stop is caught here and never shows as a traceback. Whatever else ends the
+script (an error, `sys.exit`, Ctrl-C, the budget) is recorded as how it ended, with FILE:LINE
+in the user's code, and the report of what was seen is still written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib.util
+import os
+import runpy
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from advisor.report.probe import ProbeReport
+from advisor.watching.errors import WatchError
+from advisor.watching.observer import WatchStopped
+from advisor.watching.options import WatchOptions
+from advisor.watching.report import Ending
+from advisor.watching.session import Watch
+
+NO_GRADIENT = "does not require grad and does not have a grad_fn"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to run: a script path or a module name, and the script's own arguments."""
+
+    path: str | None = None
+    module: str | None = None
+    args: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.module if self.module else os.path.basename(self.path or "?")
+
+
+@dataclass
+class ScriptRun:
+    """A finished watch of a script: its report and how the script ended."""
+
+    report: ProbeReport
+    ending: Ending
+    notes: list[str] = field(default_factory=list)
+
+
+def check_target(target: Target) -> Target:
+    """Refuse, before anything runs, a script that does not exist or a module not found."""
+    if target.module:
+        try:
+            spec = importlib.util.find_spec(target.module)
+        except (ImportError, ValueError) as exc:
+            raise WatchError(f"-m {target.module}: cannot find the module ({exc}); check the "
+                             "name and that its package is importable from here") from None
+        if spec is None:
+            raise WatchError(f"-m {target.module}: no module of that name; check the name and "
+                             "that its package is importable from the current folder")
+        return target
+    path = target.path or ""
+    if not os.path.exists(path):
+        raise WatchError(f"{path}: no such file; give the path of your training script, e.g. "
+                         "`advisor watch train.py --epochs 3`")
+    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
+        raise WatchError(f"{path}: is a folder without __main__.py; give the script inside it")
+    return target
+
+
+def watch_script(target: Target, options: WatchOptions) -> ScriptRun:
+    """Run the script under a watch and build the report of what was seen."""
+    target = check_target(target)
+    watch = Watch(options=options, name=target.name, stop=True)
+    ending, keep = _run(target, watch)
+    watch.ending = ending
+    ending.notes.extend(_environment_notes(watch, ending))
+    try:
+        report = watch.report()
+    finally:
+        del keep  # the stopped script's frames (and its DataLoader workers) go now
+        gc.collect()
+    return ScriptRun(report=report, ending=ending)
+
+
+def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
+    """Run it; return how it ended, and the traceback to keep alive until the report is built
+    (the live DataLoaders and optimizers are read from it)."""
+    ending = Ending()
+    keep: object = None
+    with _as_main(target), _budget_timer(watch), watch:
+        try:
+            if target.module:
+                runpy.run_module(target.module, run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(target.path or "", run_name="__main__")
+        except WatchStopped as stop:
+            ending.how = "capped" if stop.reason == "budget" else "stopped"
+            keep = stop.__traceback__
+        except SystemExit as exc:
+            code = exc.code
+            if code not in (None, 0):
+                ending.how, ending.exit_code = "exited", code if isinstance(code, int) else 1
+                ending.error_type = "SystemExit"
+                ending.error_message = f"the script exited with {code!r}"
+                ending.where = _user_frame(exc.__traceback__)
+        except KeyboardInterrupt as exc:
+            ending.how = "interrupted"
+            ending.where = _user_frame(exc.__traceback__)
+            keep = exc.__traceback__
+        except BaseException as exc:  # the user's error: reported, never a traceback of ours
+            ending.how = "crashed"
+            ending.error_type = type(exc).__name__
+            ending.error_message = f"{type(exc).__name__}: {exc}"[:1000]
+            ending.where = _user_frame(exc.__traceback__)
+            keep = exc.__traceback__
+        finally:
+            sys.stdout.flush()
+    return ending, keep
+
+
+@contextlib.contextmanager
+def _as_main(target: Target) -> Iterator[None]:
+    """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after."""
+    argv, path = list(sys.argv), list(sys.path)
+    if target.module:
+        sys.argv = [target.module, *target.args]   # runpy puts the module's file in argv[0]
+        sys.path.insert(0, os.getcwd())
+    else:
+        script = target.path or ""
+        sys.argv = [script, *target.args]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        yield
+    finally:
+        sys.argv[:] = argv
+        sys.path[:] = path
+
+
+@contextlib.contextmanager
+def _budget_timer(watch: Watch) -> Iterator[None]:
+    """The budget as an alarm: code that never reaches a hook (stuck before training, or never
+    creating an optimizer) is stopped too. Only on the main thread of a POSIX system; elsewhere
+    the hooks alone enforce it."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or watch.options.follow and watch.options.budget > 1e8:
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        watch.observer.budget_spent()
+        raise WatchStopped("budget")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, watch.options.budget)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _user_frame(tb: TracebackType | None) -> str | None:
+    """FILE:LINE of the innermost frame in the user's code (not torch, not advisor, not the
+    standard library)."""
+    where = None
+    for frame, line in traceback.walk_tb(tb):
+        name = frame.f_code.co_filename
+        if _is_user_file(name):
+            where = f"{name}:{line}"
+    return where
+
+
+def _is_user_file(name: str) -> bool:
+    if name.startswith("<"):
+        return False
+    parts = name.replace("\\", "/")
+    if "/site-packages/" in parts or "/dist-packages/" in parts:
+        return False
+    advisor_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stdlib = os.path.dirname(os.__file__)
+    return not (name.startswith(advisor_root) or name.startswith(stdlib))
+
+
+def _environment_notes(watch: Watch, ending: Ending) -> list[str]:
+    """What the user should know about how the watch could see the run."""
+    obs = watch.observer
+    notes = []
+    if ending.how == "capped":
+        notes.append(f"The budget ({watch.options.budget:g} s) ran out after {obs.step} "
+                     "training steps: trends that need the whole run are left unknown "
+                     "(raise --budget, or lower --steps).")
+    if obs.step == 0 and ending.how in ("capped", "finished", "exited", "crashed") \
+            and not obs.optimizers and not obs.counts.backward_passes:
+        notes.append("No training step was seen: the script created no optimizer that "
+                     "stepped and called no backward()"
+                     + (" within the budget." if ending.how == "capped" else "."))
+    workers = _loader_workers()
+    if workers:
+        notes.append(f"The DataLoader uses {workers} worker processes: they only load data; "
+                     "the watch observes the main process, where the model trains.")
+    if _compiled():
+        notes.append("torch.compile is in use: hooks cannot see inside compiled regions "
+                     "(per-layer outputs of a compiled model are not observed); optimizer "
+                     "steps, backward passes and losses still are.")
+    if ending.error_message and NO_GRADIENT in ending.error_message:
+        notes.append("backward() was called on a loss with no path to any parameter: the "
+                     "model's output was detached or computed under torch.no_grad().")
+    return notes
+
+
+def _loader_workers() -> int:
+    import torch
+
+    from advisor.watching.report import _live
+
+    return max((int(getattr(o, "num_workers", 0) or 0)
+                for o in _live(torch.utils.data.DataLoader)), default=0)
+
+
+def _compiled() -> bool:
+    dynamo = sys.modules.get("torch._dynamo.utils")
+    if dynamo is None:
+        return False
+    counters = getattr(dynamo, "counters", {})
+    return bool(counters.get("stats", {}).get("unique_graphs", 0))
+
+
+def split_argv(argv: Sequence[str], with_value: set[str]) -> tuple[list[str], Target | None]:
+    """Split `advisor watch [OPTIONS] SCRIPT [ARGS...]` (or `-m MODULE`, or `-- SCRIPT`) into
+    the watch's own options and the target: everything after the script belongs to it."""
+    own: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest = argv[i + 1:]
+            return own, (Target(path=rest[0], args=tuple(rest[1:])) if rest else None)
+        if word == "-m":
+            if i + 1 >= len(argv):
+                own.append(word)
+                return own, None
+            return own, Target(module=argv[i + 1], args=tuple(argv[i + 2:]))
+        if word.startswith("-"):
+            own.append(word)
+            if word in with_value and "=" not in word and i + 1 < len(argv):
+                own.append(argv[i + 1])
+                i += 1
+            i += 1
+            continue
+        return own, Target(path=word, args=tuple(argv[i + 1:]))
+    return own, None
