@@ -137,6 +137,8 @@ class LoopObserver:
         self._in_step = 0
         self._window_losses: list[tuple[torch.Tensor, bool]] = []
         self._window_scaled: list[bool] = []
+        self._window_train_backwards = 0
+        self._repeated = False
         self._window_backwards = 0
         self._last_forward: RootModule | None = None
         self._last_forward_training = True
@@ -280,8 +282,9 @@ class LoopObserver:
 
     def _before_backward(self, loss: torch.Tensor | None) -> None:
         c = self.counts
-        if loss is not None and self._last_backward is not None \
-                and self._last_backward() is loss:
+        self._repeated = loss is not None and self._last_backward is not None \
+            and self._last_backward() is loss
+        if self._repeated:
             c.repeated_backwards += 1
         if self._last_forward is not None and self._forward_backwards == 0:
             if self._last_forward_training:
@@ -290,14 +293,12 @@ class LoopObserver:
                 c.eval_mode_backwards += 1
         if self._in_step:
             return  # a closure's backward inside optimizer.step (LBFGS): part of that step
-        if self.primary is None and self._window_backwards:
-            self._manual_step()
         for state in self.optimizers.values():
             if not state.reps or grad_state_changed(state.reps):
                 state.reset_since_step = True
                 state.eval_contribution = False
-        if self.primary is None:
-            self._manual_check()
+        if self._manual_mode() and self._manual_check():
+            self._manual_step()
 
     def _after_backward(self, loss: torch.Tensor | None) -> None:
         c = self.counts
@@ -307,17 +308,21 @@ class LoopObserver:
         evaluating = self._last_forward is not None and not self._last_forward_training
         if evaluating:
             c.eval_backwards += 1
+        elif not self._repeated:
+            self._window_train_backwards += 1
         if loss is not None:
             self._last_backward = weakref.ref(loss)
-            self._record_loss(loss)
+            self._record_loss(loss, counts_for_accumulation=not (evaluating or self._repeated))
         for state in self.optimizers.values():
             state.reps = representatives(state.params)
             if evaluating:
                 state.eval_contribution = True
-        if self.primary is None:
+        if self._manual_mode():
             self._manual_after()
+            if c.backward_passes >= self.options.steps and not self.options.follow:
+                self._finish("steps")  # backward passes and no update at all: enough seen
 
-    def _record_loss(self, loss: torch.Tensor) -> None:
+    def _record_loss(self, loss: torch.Tensor, counts_for_accumulation: bool) -> None:
         unscaled = self._scaled.pop(id(loss), None)
         self._scaled.clear()
         tensor = unscaled if unscaled is not None else loss
@@ -328,7 +333,8 @@ class LoopObserver:
         else:
             value, scaled_value = tensor.detach(), scaled
         self._window_losses.append((value, scaled_value))
-        self._window_scaled.append(scaled)
+        if counts_for_accumulation:
+            self._window_scaled.append(scaled)
 
     # ------------------------------------------------------------------ no optimizer
     def _manual_params(self) -> list[torch.Tensor]:
@@ -341,19 +347,26 @@ class LoopObserver:
         with torch.no_grad():
             return torch.stack(torch._foreach_norm(params)).float()
 
-    def _manual_check(self) -> None:
+    def _manual_mode(self) -> bool:
+        """No optimizer has stepped yet (and none was named): parameters may be updated by
+        hand, which only a change of their values between backward passes shows."""
+        return self.primary is None and not self.explicit_optimizers
+
+    def _manual_check(self) -> bool:
         """Before a backward in a loop without optimizer steps: did the parameters change since
-        the previous backward (a manual update), and was the gradient reset since?"""
+        the previous backward (a manual update: one training step), and was the gradient reset
+        since? Accumulating backward passes change no parameter."""
         if self._fingerprint is None:
-            return
+            return False
         now = self._fingerprint_now()
-        if now is None or now.shape != self._fingerprint.shape:
-            return
-        if not torch.equal(now, self._fingerprint):
-            self.counts.manual_updates += 1
-            self.counts.params_changed = True
-            if self._manual_reps and not grad_state_changed(self._manual_reps):
-                self.counts.manual_stale_updates += 1
+        if now is None or now.shape != self._fingerprint.shape \
+                or torch.equal(now, self._fingerprint):
+            return False
+        self.counts.manual_updates += 1
+        self.counts.params_changed = True
+        if self._manual_reps and not grad_state_changed(self._manual_reps):
+            self.counts.manual_stale_updates += 1
+        return True
 
     def _manual_after(self) -> None:
         self._manual_reps = representatives(self._manual_params())
@@ -395,7 +408,8 @@ class LoopObserver:
             self.counts.stale_checked_steps += state is self.primary
             if not state.reset_since_step and state is self.primary:
                 self.counts.stale_grad_steps += 1
-        if state.eval_contribution and not closure and state is self.primary:
+        if state.eval_contribution and self._window_train_backwards and not closure \
+                and state is self.primary:
             self.counts.eval_backward_leaks += 1
         if state.steps < FIRST_CHECKS or self._sampled():
             state.grad_seen.update(id(p) for p in params if p.grad is not None)
@@ -433,7 +447,7 @@ class LoopObserver:
         k = self._window_backwards
         c.backwards_per_step.append(k)
         scaled_flags = self._window_scaled
-        if k > 1:
+        if len(scaled_flags) > 1:
             c.accumulation_scaled_backwards += sum(scaled_flags)
             c.accumulation_unscaled_backwards += len(scaled_flags) - sum(scaled_flags)
         if self._window_losses:
@@ -445,6 +459,7 @@ class LoopObserver:
         self._window_losses = []
         self._window_scaled = []
         self._window_backwards = 0
+        self._window_train_backwards = 0
 
     def _after_training_step(self) -> None:
         """Every training step: read the losses on sampled steps (one sync), look for the first
@@ -500,6 +515,7 @@ class LoopObserver:
                 observer._window_losses = []
                 observer._window_scaled = []
                 observer._window_backwards = 0
+                observer._window_train_backwards = 0
             return result
 
         step.__wrapped__ = original  # type: ignore[attr-defined]
