@@ -171,7 +171,7 @@ def judge_zero_grad(m: LoopMeasurements) -> Judgement:
     if m.stale_checked_steps >= MIN_CHECKED_STEPS:
         j.facts["loop.stale_grad_fraction"] = m.stale_grad_steps / m.stale_checked_steps
         j.details["stale_grad_steps"] = f"{m.stale_grad_steps} of {m.stale_checked_steps}"
-    elif m.optimizers == 0 and m.manual_updates >= MIN_CHECKED_STEPS:
+    elif m.optimizer_steps == 0 and m.manual_updates >= MIN_CHECKED_STEPS:
         j.facts["loop.stale_grad_fraction"] = m.manual_stale_updates / m.manual_updates
         j.details["stale_manual_updates"] = f"{m.manual_stale_updates} of {m.manual_updates}"
     return j
@@ -343,8 +343,8 @@ def judge_accumulation(m: LoopMeasurements) -> Judgement:
     (micro-batches, not several losses of one forward)."""
     j = Judgement()
     k = _median(m.backwards_per_step)
-    if k is None:
-        return j
+    if k is None or m.optimizer_steps < MIN_CHECKED_STEPS:
+        return j  # backward passes with (almost) no optimizer step are no accumulation
     j.facts["loop.accumulation_steps"] = k
     counted = m.accumulation_scaled_backwards + m.accumulation_unscaled_backwards
     if k < 2 or counted < MIN_ACCUMULATION_BACKWARDS:

@@ -116,6 +116,7 @@ class LoopObserver:
         self._explicit_models = list(models)
         self.explicit_optimizers = list(optimizers)
         self.scheduler_warned = False
+        self.grad_seen: set[int] = set()   # model tensors seen holding a gradient
         self.warnings: list[dict[str, Any]] = []
         self.stop_on_done = stop
         self.counts = LoopCounts()
@@ -317,6 +318,9 @@ class LoopObserver:
             state.reps = representatives(state.params)
             if evaluating:
                 state.eval_contribution = True
+        if c.backward_passes <= FIRST_CHECKS or self._sampled():
+            self.grad_seen.update(id(p) for r in self.roots.values() for p in r.params
+                                  if p.grad is not None)
         if self._manual_mode():
             self._manual_after()
             if c.backward_passes >= self.options.steps and not self.options.follow:

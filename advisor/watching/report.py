@@ -20,6 +20,7 @@ from advisor.facts.gradients_growth import judge_gradient_growth
 from advisor.facts.loop import LoopMeasurements, judge_loop
 from advisor.facts.training import TrainingMeasurements, judge_training
 from advisor.probing.api import diagnose, sanitize
+from advisor.probing.collectors.model import observe_optimizer
 from advisor.probing.device import describe
 from advisor.probing.facts import Observations
 from advisor.report.probe import ProbeReport
@@ -47,7 +48,7 @@ def loop_measurements(obs: LoopObserver, ending: Ending) -> LoopMeasurements:
     c = obs.counts
     optimizers = _live_optimizers(obs)
     opt_tensors = {id(p): p for s in optimizers for p in s.refresh()}
-    with_grad = set().union(*(s.grad_seen for s in optimizers)) if optimizers else set()
+    with_grad = set(obs.grad_seen).union(*(s.grad_seen for s in optimizers))
     models = [r for r in obs.roots.values() if r.kind == "model"]
     model_tensors = {id(p) for r in models for p in r.params}
     trained = {pid for pid in model_tensors if pid in with_grad} | _grads_now(models)
@@ -112,6 +113,10 @@ def build_report(obs: LoopObserver, ending: Ending, name: str,
     observations.apply(judge_training(rec), series={"loss_smoothed": "loss_smoothed"})
     if rec.global_norms:
         observations.apply(judge_gradient_growth(rec.global_norms, obs.capped))
+    if obs.primary is not None:
+        observe_optimizer(obs.primary.optimizer, False, observations)
+        if loop.lrs:  # the highest rate the watched steps used (a schedule's peak)
+            observations.set("optim.lr", max(loop.lrs))
     _record_ending(observations, ending)
     diagnoses, unknown, _, problem = (
         diagnose(observations.facts, kb_dirs) if with_diagnosis else ([], [], None, None))
