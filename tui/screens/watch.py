@@ -2,11 +2,13 @@
 
 The script runs in a subprocess (advisor.tui.watching says why), driven from a thread worker so
 the UI keeps drawing. The screen shows the steps watched against the steps planned, the training
-loss as a sparkline as the watch reads it, and the script's own output in a log pane. When the
+loss as a sparkline as the watch reads it, and the script's own output in a log pane (followed by
+the watch's text summary, which `advisor watch` prints at the end). When the
 watch ends, its report's diagnoses open on the results screen; this screen stays underneath
 (escape on the results comes back to the output, r opens the results again). `c` stops the
 script as Ctrl-C would: the watch still reports what it saw, marked partial. As on the probe
-screen, the worker keeps only the latest state and has at most one message in flight.
+screen, the worker keeps only the latest progress and has at most one message in flight; output
+lines are queued until shown, never dropped.
 """
 
 from __future__ import annotations
@@ -76,12 +78,14 @@ class WatchScreen(Screen):
         self.step = 0
         self.total: int | None = None
         self.losses: list[float] = []
+        self.live_points = 0  # losses shown while the watch ran (before its report came)
         self.output: list[str] = []
         self.outcome: WatchOutcome | None = None
         self.error = ""
         self._started = self.clock()
         self._lock = threading.Lock()
-        self._pending: tuple[WatchProgress | None, list[float], list[str]] | None = None
+        self._pending: tuple[WatchProgress | None, list[float]] | None = None
+        self._pending_lines: list[str] = []  # output not yet shown (never dropped, unlike states)
         self._in_flight = False
 
     @property
@@ -98,7 +102,8 @@ class WatchScreen(Screen):
             yield Sparkline([], id="watch-loss")
             yield Plain(Text("The curve appears when the first losses are read.", style="dim"),
                         id="watch-loss-label")
-            yield Plain("Script output", classes="pane-title")
+            yield Plain("Output (your script's, then the watch's summary)",
+                        classes="pane-title")
             yield RichLog(id="watch-log", wrap=True, markup=False, max_lines=MAX_LOG_LINES)
             yield Plain("", id="watch-status")
         yield Footer()
@@ -115,28 +120,25 @@ class WatchScreen(Screen):
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def run_watch(self) -> None:
         losses: list[float] = []
-        lines: list[str] = []
-        latest: list[WatchProgress | None] = [None]
 
         def post() -> None:
-            # called on the worker's threads: keep the latest state, one message in flight
-            with self._lock:
-                self._pending = (latest[0], losses[-MAX_POINTS:], lines[:])
-                lines.clear()
-                if self._in_flight:
-                    return
-                self._in_flight = True
+            # called on the worker's threads; with the lock held: one message in flight
+            if self._in_flight:
+                return
+            self._in_flight = True
             self.post_message(self.Progress())
 
         def progress(event: WatchProgress) -> None:
+            # the latest state replaces the one not yet shown (the losses accumulate in it)
             losses.extend(v for v in event.losses if v is not None and math.isfinite(v))
-            latest[0] = event
-            post()
+            with self._lock:
+                self._pending = (event, losses[-MAX_POINTS:])
+                post()
 
         def output(line: str) -> None:
             with self._lock:
-                lines.append(line)
-            post()
+                self._pending_lines.append(line)
+                post()
 
         try:
             request = parse_request(self.line, self.options)
@@ -153,15 +155,14 @@ class WatchScreen(Screen):
     def on_watch_screen_progress(self, message: Progress) -> None:
         with self._lock:
             pending, self._pending, self._in_flight = self._pending, None, False
-        if pending is None:
-            return
-        event, losses, lines = pending
+            lines, self._pending_lines = self._pending_lines, []
         log = self.query_one("#watch-log", RichLog)
         for line in lines:
             self.output.append(line)
             log.write(line)
-        if event is None:
+        if pending is None:
             return
+        event, losses = pending
         self.step, self.total = event.step, event.total
         if self.state == "running":
             phase = "writing the report" if event.done else "training"
@@ -174,6 +175,7 @@ class WatchScreen(Screen):
             bar.update(total=event.total, progress=min(event.step, event.total))
         if losses:
             self.losses = losses
+            self.live_points = len(losses)
             self.query_one("#watch-loss", Sparkline).data = losses
         self._label()
 
