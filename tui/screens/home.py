@@ -27,7 +27,7 @@ MENU = (
     ("symptoms", "s", "Describe what you see",
      "pick a symptom; advisor asks questions and ranks the causes"),
     ("watch", "w", "Watch your training script",
-     "run your own script unchanged, see its loss live, diagnose its loop"),
+     "run your own script as is: its loss live, then its loop diagnosed"),
     ("open_report", "o", "Open a saved report",
      "continue from the facts of a probe report (.json)"),
     ("browse", "k", "Browse the knowledge base",
