@@ -18,12 +18,14 @@ from advisor.cli import main
 # A plain healthy script, as people write them: argparse, a DataLoader, an explicit loop, prints.
 HEALTHY = '''\
 import argparse
+import time
 
 import torch
 from torch import nn
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=100)
+parser.add_argument("--hold-after", type=int, default=0, help="steps; then wait until stopped")
 args = parser.parse_args()
 for shard in range(300):  # a burst of output before training: every line reaches the log
     print(f"shard {shard} ready")
@@ -35,12 +37,16 @@ loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch
 model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
 opt = torch.optim.Adam(model.parameters(), lr=1e-2)
 loss_fn = nn.MSELoss()
+step = 0
 for epoch in range(args.epochs):
     for xb, yb in loader:
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
+        step += 1
+        while args.hold_after and step >= args.hold_after:
+            time.sleep(0.05)  # a script stuck after some steps: only a stop ends it
     print(f"epoch {epoch} loss {loss.item():.4f}")
 '''
 STEPS = 40
@@ -88,6 +94,30 @@ async def test_a_watch_shows_the_live_loss_then_the_diagnoses(mini_kb, script_di
         assert (bar.progress, bar.total) == (STEPS, STEPS)
         await pilot.press("r")
         await wait_for_screen(pilot, "ResultsScreen")
+
+
+@pytest.mark.slow
+async def test_stopping_a_watch_keeps_the_report_of_what_was_seen(mini_kb, script_dir):
+    # 1000 steps planned (losses read every 40th), the script holds after 48: it never ends
+    # on its own, so the stop is the only way out, whatever the machine's speed
+    app = AdvisorApp(kb=mini_kb, start=Start("watch", "train.py --hold-after 48"),
+                     watch_options={"steps": 1000})
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await wait_for_screen(pilot, "WatchScreen", timeout=10)
+        watch = app.screen
+        await wait_until(pilot, lambda: watch.live_points >= 40, "the first losses read",
+                         timeout=120)
+        assert watch.state == "running" and watch.total == 1000
+        await pilot.press("c")
+        await wait_for_screen(pilot, "ResultsScreen", timeout=120)
+        assert watch.outcome is not None and watch.outcome.cancelled
+        assert watch.outcome.ending == "interrupted" and watch.outcome.report["partial"]
+        assert watch.outcome.steps == 48
+        assert len(app.screen.series["loss"]) == 48
+        await pilot.press("escape")
+        await wait_for_screen(pilot, "WatchScreen")
+        assert text_of(pilot, "#watch-phase") == "Stopped by you (partial report)"
 
 
 async def test_a_missing_script_typed_on_the_home_screen_is_refused_in_the_dialog(
@@ -143,8 +173,12 @@ def test_the_words_after_watch_belong_to_the_script():
 
 @pytest.mark.slow
 def test_advisor_watch_writes_progress_lines_when_asked(script_dir, monkeypatch, capsys):
+    from advisor.tui.watching import PROGRESS_ENV
+    from advisor.watching.progress import ENV
+
+    assert PROGRESS_ENV == ENV  # the TUI names it without importing torch
     progress = script_dir / "progress.jsonl"
-    monkeypatch.setenv("ADVISOR_WATCH_PROGRESS", str(progress))
+    monkeypatch.setenv(ENV, str(progress))
     code = main(["watch", "--quiet", "--steps", str(STEPS), "--json",
                  str(script_dir / "report.json"), "train.py", "--epochs", "100"])
     assert code == 0
