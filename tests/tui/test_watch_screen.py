@@ -174,6 +174,7 @@ def test_the_words_after_watch_belong_to_the_script():
 @pytest.mark.slow
 def test_advisor_watch_writes_progress_lines_when_asked(script_dir, monkeypatch, capsys):
     from advisor.tui.watching import PROGRESS_ENV
+
     from advisor.watching.progress import ENV
 
     assert PROGRESS_ENV == ENV  # the TUI names it without importing torch
