@@ -133,11 +133,24 @@ class WatchOutcome:
         details = (self.report.get("observations") or {}).get("details") or {}
         return int((details.get("watch") or {}).get("steps_watched") or 0)
 
+    def probe_report(self) -> Any:
+        """The report as advisor.report.ProbeReport (the type `advisor watch` wrote)."""
+        from advisor.report.probe import ProbeReport
+
+        return ProbeReport.from_dict(self.report)
+
     def diagnosis(self) -> Any:
         """The report's diagnoses, as the results screen shows them (advisor.report.Diagnosis)."""
-        from advisor.report.diagnosis import Diagnosis
+        return self.probe_report().diagnosis()
 
-        return Diagnosis.from_dict(self.report)
+    @property
+    def script_error(self) -> str | None:
+        """The error that ended the script, with FILE:LINE in its code, or None."""
+        error = self.probe_report().user_error()
+        if error is None:
+            return None
+        message, where, _phase = error
+        return f"{message} (at {where})" if where else message
 
     def series(self) -> dict[str, list[float]]:
         from advisor.report.reader import parse_series

@@ -26,6 +26,7 @@ from torch import nn
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=100)
 parser.add_argument("--hold-after", type=int, default=0, help="steps; then wait until stopped")
+parser.add_argument("--fail-after", type=int, default=0, help="steps; then raise an error")
 args = parser.parse_args()
 for shard in range(300):  # a burst of output before training: every line reaches the log
     print(f"shard {shard} ready")
@@ -45,6 +46,8 @@ for epoch in range(args.epochs):
         loss.backward()
         opt.step()
         step += 1
+        if args.fail_after and step >= args.fail_after:
+            raise RuntimeError("the data shard is corrupt")
         while args.hold_after and step >= args.hold_after:
             time.sleep(0.05)  # a script stuck after some steps: only a stop ends it
     print(f"epoch {epoch} loss {loss.item():.4f}")
@@ -118,6 +121,25 @@ async def test_stopping_a_watch_keeps_the_report_of_what_was_seen(mini_kb, scrip
         await pilot.press("escape")
         await wait_for_screen(pilot, "WatchScreen")
         assert text_of(pilot, "#watch-phase") == "Stopped by you (partial report)"
+
+
+@pytest.mark.slow
+async def test_a_script_that_fails_shows_its_error_and_what_was_seen(mini_kb, script_dir):
+    app = AdvisorApp(kb=mini_kb, start=Start("watch", "train.py --fail-after 12"),
+                     watch_options={"steps": STEPS})
+    async with app.run_test(size=(100, 32)) as pilot:
+        await ready(pilot)
+        await wait_for_screen(pilot, "WatchScreen", timeout=10)
+        watch = app.screen
+        await wait_for_screen(pilot, "ResultsScreen", timeout=120)
+        assert watch.outcome is not None and watch.outcome.ending == "crashed"
+        assert watch.outcome.exit_code == 4 and watch.outcome.steps == 12
+        await pilot.press("escape")
+        await wait_for_screen(pilot, "WatchScreen")
+        assert text_of(pilot, "#watch-phase") == "The script stopped with an error"
+        status = text_of(pilot, "#watch-status")
+        assert "RuntimeError: the data shard is corrupt" in status
+        assert "train.py:" in status  # where, in the script
 
 
 async def test_a_missing_script_typed_on_the_home_screen_is_refused_in_the_dialog(

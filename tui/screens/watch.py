@@ -213,10 +213,13 @@ class WatchScreen(Screen):
         self.step = outcome.steps
         self._label()
         found = outcome.diagnosis().diagnoses
-        status.update(Text(f"{outcome.steps} training steps watched in {elapsed:.1f} s; "
-                           f"{len(found)} diagnosis(es). r: results  escape: back",
-                           style="green" if outcome.ending in ("stopped", "finished")
-                           else "yellow"))
+        text = Text(f"{outcome.steps} training steps watched in {elapsed:.1f} s; "
+                    f"{len(found)} diagnosis(es). r: results  escape: back",
+                    style="green" if outcome.ending in ("stopped", "finished") else "yellow")
+        error = outcome.script_error
+        if error:
+            text = Text.assemble((f"{error}\n", "red"), text)
+        status.update(text)
         if self.is_current:
             self.action_results()
 
