@@ -13,6 +13,7 @@ lines are queued until shown, never dropped.
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 import time
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp
 
 MAX_POINTS = 2000   # the sparkline summarises anyway; the report keeps every loss
-MAX_LOG_LINES = 5000
+MAX_LOG_LINES = 5000  # the output kept (the log pane and `output`)
 ENDINGS = {
     "stopped": ("Done", "bold green"),
     "finished": ("Done: the script ran to its end", "bold green"),
@@ -79,7 +80,7 @@ class WatchScreen(Screen):
         self.total: int | None = None
         self.losses: list[float] = []
         self.live_points = 0  # losses shown while the watch ran (before its report came)
-        self.output: list[str] = []
+        self.output: collections.deque[str] = collections.deque(maxlen=MAX_LOG_LINES)
         self.outcome: WatchOutcome | None = None
         self.error = ""
         self._started = self.clock()
@@ -157,7 +158,7 @@ class WatchScreen(Screen):
             pending, self._pending, self._in_flight = self._pending, None, False
             lines, self._pending_lines = self._pending_lines, []
         log = self.query_one("#watch-log", RichLog)
-        for line in lines:
+        for line in lines[-MAX_LOG_LINES:]:  # older ones would scroll out of the log at once
             self.output.append(line)
             log.write(line)
         if pending is None:
