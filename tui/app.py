@@ -44,9 +44,11 @@ ProbeRunner = Callable[[str, Callable[["ProbeEvent"], None], threading.Event, di
 
 @dataclass(frozen=True)
 class Start:
-    """What `advisor tui TARGET` asked for: probe a setup, or open a saved report."""
+    """What `advisor tui TARGET` asked for: probe a setup, open a saved report, or watch a
+    script (`advisor tui --watch SCRIPT.py ARGS...`; `target` is then the command line as after
+    `python`)."""
 
-    kind: Literal["probe", "report"]
+    kind: Literal["probe", "report", "watch"]
     target: str
 
 
@@ -57,7 +59,8 @@ class AdvisorApp(App[int]):
     # One stylesheet per screen, all loaded up front: a screen's own CSS_PATH is not applied
     # to the default screen (Home), and loading them together keeps the cascade predictable.
     CSS_PATH = ["app.tcss", *(f"screens/{name}.tcss"
-                              for name in ("home", "guided", "results", "kb_browser", "probe"))]
+                              for name in ("home", "guided", "results", "kb_browser", "probe",
+                                           "watch"))]
     TITLE = "advisor"
     SUB_TITLE = "deep-learning training troubleshooter"
     ENABLE_COMMAND_PALETTE = False
@@ -69,7 +72,8 @@ class AdvisorApp(App[int]):
                  kb: KnowledgeBase | None = None, builtin: bool = True,
                  export_dir: str | Path | None = None,
                  probe_options: dict[str, Any] | None = None,
-                 probe_runner: ProbeRunner | None = None) -> None:
+                 probe_runner: ProbeRunner | None = None,
+                 watch_options: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.kb_dirs = [str(d) for d in kb_dirs]
         self.start = start
@@ -77,6 +81,7 @@ class AdvisorApp(App[int]):
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self.probe_options = dict(probe_options or {})  # steps, budget... (tests keep it short)
         self.probe_runner: ProbeRunner = probe_runner or _run_probe
+        self.watch_options = dict(watch_options or {})  # steps, budget, follow, every_step
         self.kb: KnowledgeBase | None = None
         self.engine: Engine | None = None
         self.kb_problems: list[Problem] = []
@@ -128,9 +133,12 @@ class AdvisorApp(App[int]):
                 self.open_report(start.target)
 
     def on_mount(self) -> None:
-        if self.start is not None and self.start.kind == "probe":
+        if self.start is not None and self.start.kind in ("probe", "watch"):
             start, self.start = self.start, None
-            self.start_probe(start.target)
+            if start.kind == "probe":
+                self.start_probe(start.target)
+            else:
+                self.start_watch(start.target)
 
     def replace_kb(self, kb: KnowledgeBase, dirs: Sequence[str]) -> None:
         """Switch to a knowledge base the browser loaded with a user directory."""
@@ -197,6 +205,13 @@ class AdvisorApp(App[int]):
         from advisor.tui.screens.probe import ProbeScreen
 
         self.push_screen(ProbeScreen(spec, self.probe_options))
+
+    def start_watch(self, line: str) -> None:
+        """Run the person's own script under `advisor watch` and follow it (`line`: as after
+        `python`, e.g. "train.py --epochs 3" or "-m pkg.train")."""
+        from advisor.tui.screens.watch import WatchScreen
+
+        self.push_screen(WatchScreen(line, self.watch_options))
 
     def browse_kb(self) -> None:
         def go() -> None:

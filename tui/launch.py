@@ -1,14 +1,16 @@
-"""Entry point of `advisor tui [TARGET]` (called by advisor.commands.tui).
+"""Entry point of `advisor tui [TARGET]` and `advisor tui --watch SCRIPT.py [ARGS...]` (called by
+advisor.commands.tui).
 
 TARGET is either a saved report (a `.json` file) or a setup to probe (`path/file.py[:func]` or
-`package.module:func`). Only the app module is imported here, and it imports only Textual and
-the home screen, so the first screen shows up fast.
+`package.module:func`); a watch is the script's command line as after `python`. Only the app
+module is imported here, and it imports only Textual and the home screen, so the first screen
+shows up fast.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import advisor.tui.timing  # noqa: F401  (imported first: the fallback clock starts here)
 
@@ -27,10 +29,12 @@ def classify(target: str | None) -> Start | None:
     return Start("probe", target)
 
 
-def run_tui(target: str | None, kb_dirs: list[str]) -> int:
+def run_tui(target: str | None, kb_dirs: list[str], *, watch: str | None = None,
+            watch_options: dict[str, Any] | None = None) -> int:
     """Run the TUI until the person quits; the exit code is 0 unless the app set another."""
-    from advisor.tui.app import AdvisorApp
+    from advisor.tui.app import AdvisorApp, Start
 
-    app = AdvisorApp(kb_dirs, start=classify(target))
+    start = Start("watch", watch) if watch is not None else classify(target)
+    app = AdvisorApp(kb_dirs, start=start, watch_options=watch_options)
     app.run()
     return app.return_code or 0

@@ -101,7 +101,11 @@ def _watch(args: argparse.Namespace) -> int:
     if not args.quiet:
         what = "to its end" if args.follow else f"for {args.steps} training steps"
         print(f"advisor watch: running {target.name} {what}", file=sys.stderr)
-    run = watch_script(target, options)
+    from advisor.watching.progress import progress_from_env
+
+    with progress_from_env(options) as progress:  # ADVISOR_WATCH_PROGRESS: the TUI follows
+        run = watch_script(target, options)
+        progress.finish(run.report)
     report = run.report
     sys.stdout.write("\n" + report.text())
     sys.stdout.flush()

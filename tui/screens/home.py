@@ -1,4 +1,4 @@
-"""Home: the four ways in (probe, symptoms, a saved report, the knowledge base).
+"""Home: the five ways in (probe, symptoms, watch a script, a saved report, the knowledge base).
 
 This is the first screen, so it imports nothing beyond Textual: the startup budget is spent
 here. Each entry has a one-letter key shown in the footer and the menu; the menu also works
@@ -26,6 +26,8 @@ MENU = (
      "train your model briefly, instrumented, and measure what goes wrong"),
     ("symptoms", "s", "Describe what you see",
      "pick a symptom; advisor asks questions and ranks the causes"),
+    ("watch", "w", "Watch your training script",
+     "run your own script as is: its loss live, then its loop diagnosed"),
     ("open_report", "o", "Open a saved report",
      "continue from the facts of a probe report (.json)"),
     ("browse", "k", "Browse the knowledge base",
@@ -40,11 +42,13 @@ INTRO = ("Why is my training failing? advisor measures your training run (or ask
 
 
 class HomeScreen(Screen):
-    """The menu. Keys: p probe, s symptoms, o open a report, k knowledge base, q quit."""
+    """The menu. Keys: p probe, s symptoms, w watch a script, o open a report, k knowledge
+    base, q quit."""
 
     BINDINGS = [
         Binding("p", "probe", "Probe"),
         Binding("s", "symptoms", "Symptoms"),
+        Binding("w", "watch", "Watch"),
         Binding("o", "open_report", "Open report"),
         Binding("k", "browse", "Knowledge"),
         Binding("q", "quit", "Quit"),
@@ -112,6 +116,21 @@ class HomeScreen(Screen):
 
     def action_symptoms(self) -> None:
         self.advisor.start_guided()
+
+    def action_watch(self) -> None:
+        from advisor.tui.screens.dialogs import PromptScreen
+        from advisor.tui.watching import problem_with
+
+        def chosen(line: str | None) -> None:
+            if line:
+                self.advisor.start_watch(line)
+
+        self.app.push_screen(PromptScreen(
+            "Watch your training script",
+            help="Your script and its arguments, as after `python` (or -m package.module ARGS). "
+                 "It runs unchanged from the current folder; advisor watches its loop for the "
+                 "first training steps, then stops it and diagnoses what it saw.",
+            placeholder="train.py --epochs 3", check=problem_with), chosen)
 
     def action_open_report(self) -> None:
         from advisor.tui.screens.dialogs import PromptScreen
