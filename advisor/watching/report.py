@@ -156,7 +156,8 @@ def _record_ending(observations: Observations, ending: Ending) -> None:
 def _watch_details(obs: LoopObserver, loop: LoopMeasurements, ending: Ending) -> dict[str, Any]:
     return {
         "watch": {"ending": ending.how, "exit_code": ending.exit_code,
-                  "stop_reason": obs.stop_reason, "steps_watched": obs.step,
+                  "stop_reason": obs.stop_reason,
+                  "steps_watched": obs.step or (0 if obs.primary else loop.backward_passes),
                   "cadence": obs.options.cadence,
                   "models": [r.name for r in obs.roots.values() if r.kind == "model"],
                   "optimizers": {s.name: s.steps for s in obs.optimizers.values()},
