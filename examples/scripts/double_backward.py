@@ -4,7 +4,8 @@ Bug: `loss.backward(retain_graph=True)` and, a few lines later (left over from a
 a logging block), a second `loss.backward()`: every batch pays for two backward passes and the
 gradient is doubled. The retain_graph=True is the usual "fix" people apply to the error
 "Trying to backward through the graph a second time" instead of removing the second call
-(e.g. https://stackoverflow.com/questions/48274929 and the PyTorch forum threads on that error).
+(forum thread "RuntimeError: Trying to backward through the graph a second time...",
+https://discuss.pytorch.org/t/6795, whose answer explains that option).
 Expected diagnosis: double_backward.
 """
 

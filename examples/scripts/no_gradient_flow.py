@@ -4,8 +4,8 @@ Bug: the training loop reuses the `predict()` helper written for validation, whi
 model under torch.no_grad(); backward() then failed with "element 0 of tensors does not
 require grad and does not have a grad_fn", which was "fixed" with `loss.requires_grad_(True)`.
 Now backward runs but the loss has no path to the parameters: no gradient, no learning.
-That forum "fix" is a classic, e.g. https://discuss.pytorch.org/t/57929 and
-https://stackoverflow.com/questions/61808965 ("element 0 of tensors does not require grad").
+Setting requires_grad on the loss is a frequently suggested (wrong) answer to that error
+message on forums and Q&A sites; the real fix is to run the training forward with grad on.
 Expected diagnosis: no_gradient_flow.
 """
 

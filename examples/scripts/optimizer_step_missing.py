@@ -2,8 +2,8 @@
 
 Bug: the batch loop does zero_grad, forward, loss.backward() but never optimizer.step(), so
 the gradients are computed and thrown away and the weights never change; the loss stays at
-its initial value. Reported as "loss not decreasing" in many PyTorch forum threads (e.g.
-discuss.pytorch.org "Model weights not updating" / "loss not changing at all").
+its initial value. Reported as "loss not decreasing / weights not updating" in PyTorch forum
+threads, where the answer is the missing optimizer.step() after loss.backward().
 Expected diagnosis: optimizer_step_missing.
 """
 

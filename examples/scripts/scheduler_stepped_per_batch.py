@@ -3,8 +3,9 @@
 Bug: `CosineAnnealingLR(optimizer, T_max=args.epochs)` is an epoch schedule (T_max = 8), but
 `scheduler.step()` sits inside the batch loop: the cosine is used up after 8 batches and then
 the LR keeps swinging between its maximum and eta_min every 16 batches for the rest of the run.
-Discussed e.g. in https://github.com/pytorch/pytorch/issues/ (scheduler step per batch vs per
-epoch) and the PyTorch forum thread "Should we do scheduler.step() after each epoch or batch?".
+Asked e.g. in "Should a Learning Rate Scheduler adjust the learning rate at each optimization
+step (batch) or at each epoch?", https://discuss.pytorch.org/t/182247: it depends on what
+the schedule counts, and T_max here counts epochs.
 Expected diagnosis: scheduler_stepped_per_batch.
 """
 

@@ -3,9 +3,9 @@
 Bug: the script builds the model and the optimizer first, then re-creates the model once the
 data tells it the number of classes (`model = build_model(..., num_classes)`), but the
 optimizer still holds the parameters of the first model: it steps tensors that never get a
-gradient and the model that is trained and evaluated never changes. A common report is
-"my weights don't update" after re-assigning `model` or a layer after building the optimizer
-(e.g. https://discuss.pytorch.org/t/26263, "Model parameters are not being updated").
+gradient and the model that is trained and evaluated never changes. A common forum report is
+"my weights don't update" after re-assigning `model` (or a layer) after building the
+optimizer; the answer is to create the optimizer after the final model.
 Expected diagnosis: untrained_parameters.
 """
 

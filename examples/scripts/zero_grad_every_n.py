@@ -1,10 +1,11 @@
-"""Train a small MLP on scikit-learn's digits with SGD + momentum, zeroing the gradients only every N batches.
+"""Train an MLP on scikit-learn's digits with SGD + momentum, zeroing gradients every N batches.
 
 Bug: `if step % args.zero_grad_every == 0: optimizer.zero_grad()` -- a half-done gradient
 accumulation: optimizer.step() still runs every batch and the loss is not divided, so each
 step applies the sum of up to N batches' gradients and re-applies the earlier ones N times.
-Seen in forum questions about "gradient accumulation" loops where step() was left outside the
-`if` (PyTorch forums, "How to implement accumulated gradient?", discuss.pytorch.org/t/3087).
+Seen in forum questions about gradient-accumulation loops where step() was left outside the
+`if`; the correct pattern is in "How gradients are accumulated in real",
+https://discuss.pytorch.org/t/115462.
 Expected diagnosis: missing_zero_grad.
 """
 
