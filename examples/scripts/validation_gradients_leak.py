@@ -60,7 +60,7 @@ def main():
     generator = torch.Generator().manual_seed(args.seed)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               generator=generator)
-    val_loader = DataLoader(val_set, batch_size=256)
+    val_loader = DataLoader(val_set, batch_size=args.batch_size)
 
     model = nn.Sequential(
         nn.Linear(64, args.hidden), nn.ReLU(),
