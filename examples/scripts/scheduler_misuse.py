@@ -4,7 +4,8 @@ Bugs: (1) `scheduler.step()` is called at the top of each epoch, before any opti
 (the pre-1.1 PyTorch order; PyTorch warns "Detected call of `lr_scheduler.step()` before
 `optimizer.step()`" and the first value of the schedule is skipped); (2) the LambdaLR factor
 `max(0.0, 1 - epoch / args.decay_epochs)` reaches 0 after --decay-epochs (4) while training runs
-for --epochs (8): half of the run is spent with a learning rate of exactly 0. The order is
+for --epochs (8): epochs 4 to 8 (from optimizer step 135 on) run with a learning rate of
+exactly 0, and so learn nothing. The order is
 the subject of the note in the torch.optim docs ("How to adjust learning rate": since 1.1.0
 optimizer.step() comes first); a loss that freezes halfway is the symptom of the second.
 Expected diagnosis: scheduler_misuse.
