@@ -302,7 +302,7 @@ def _notes(ranks: list[RankRecord], world_size: int, missing: list[int],
         if r.ending in ("crashed", "exited") and r.rank != 0:
             at = f" at {r.where}" if r.where else ""
             notes.append(f"Rank {r.rank} ended with an error{at}: {r.error}")
-        elif r.peer_gone:
+        elif r.peer_gone and r.rank != 0:   # rank 0's own ending says so already
             notes.append(f"Rank {r.rank} was left waiting in a collective when another rank "
                          "ended; it ended with it.")
     base = set(ranks[0].diagnoses) if ranks else set()
@@ -321,7 +321,7 @@ def report_for_rank(watch: Any) -> Any:
     env = rank_env()
     if env is None:
         return watch.report()
-    peer_gone = _peer_gone_ending(watch.ending)
+    peer_gone = _peer_gone_ending(watch.ending, env.rank)
     if env.folder is None:
         report = watch.report()
         report.notes.append(f"Rank {env.rank} of {env.world_size}: the ranks share no folder "
@@ -347,15 +347,15 @@ def report_for_rank(watch: Any) -> Any:
     return _merged(watch, judge_ranks(records, env.world_size, env.expected))
 
 
-def _peer_gone_ending(ending: Any) -> bool:
+def _peer_gone_ending(ending: Any, rank: int) -> bool:
     """A collective that failed because another rank had left is not the script's bug: the rank
     ended with its peers. The ending becomes "stopped", with a note of where it waited."""
     message = (ending.error_message or "").lower()
     if ending.how != "crashed" or not any(p in message for p in PEER_GONE):
         return False
     at = f" (at {ending.where})" if ending.where else ""
-    ending.notes.append(f"This rank was waiting in a collective{at} when another rank left the "
-                        "run; it ended with it.")
+    ending.notes.append(f"Rank {rank} was waiting in a collective{at} when another rank left "
+                        "the run; it ended with it.")
     ending.how, ending.error_type, ending.error_message, ending.where = (
         "stopped", None, None, None)
     return True
