@@ -25,10 +25,12 @@ stuck behind rank 0 is released as soon as rank 0 exits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -330,7 +332,8 @@ def report_for_rank(watch: Any) -> Any:
         return report
     if env.rank != 0:
         own = _record(env, watch, peer_gone, watch.report().ids())
-        write_record(env.folder, own)
+        if not (peer_gone and env.derived and not env.folder.exists()):
+            write_record(env.folder, own)   # (else rank 0 has merged and gone: nobody reads it)
         raise RankHandedOver(f"rank {env.rank} of {env.world_size}: watched {own.steps} "
                              "training steps; rank 0 merges every rank's record into the "
                              "report", _rank_exit_code(watch.ending))
@@ -480,14 +483,36 @@ def launch(args: Any) -> int:
 
 
 def _run_to_end(command: list[str], env: dict[str, str]) -> int:
-    """Run torchrun; a Ctrl-C reaches the ranks too (same process group), so wait for them to
-    write what they saw instead of leaving them behind."""
-    process = subprocess.Popen(command, env=env)
-    while True:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            continue
+    """Run torchrun in a session of its own and wait for it. Ctrl-C reaches only this process:
+    it is passed on to the ranks themselves, whose watches end as interrupted and write what they
+    saw (rank 0 the partial report); torchrun, which would answer a Ctrl-C of its own with a
+    traceback, then sees its workers end."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                ranks = _children(process.pid)
+                for pid in ranks or [process.pid]:
+                    _signal(pid, signal.SIGINT)
+    finally:
+        if process.poll() is None:  # this process is ending otherwise: take torchrun with it
+            process.terminate()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes torchrun started (Linux /proc; elsewhere none are known)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):  # it has already ended
+        os.kill(pid, sig)
 
 
 def _rank0_code(folder: Path) -> int | None:
