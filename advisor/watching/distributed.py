@@ -307,11 +307,17 @@ def _notes(ranks: list[RankRecord], world_size: int, missing: list[int],
         elif r.peer_gone and r.rank != 0:   # rank 0's own ending says so already
             notes.append(f"Rank {r.rank} was left waiting in a collective when another rank "
                          "ended; it ended with it.")
-    base = set(ranks[0].diagnoses) if ranks else set()
-    for r in ranks[1:]:
-        extra = [d for d in r.diagnoses if d not in base]
-        if extra:
-            notes.append(f"Rank {r.rank} alone was also diagnosed with: {', '.join(extra)}.")
+    return notes
+
+
+def other_ranks_diagnoses(records: dict[int, RankRecord], merged_ids: list[str]) -> list[str]:
+    """Notes for what another rank's own report found that the merged one (rank 0's loop and the
+    cross-rank facts) does not: a loop bug on one rank only."""
+    notes = []
+    for rank in sorted(records):
+        extra = [d for d in records[rank].diagnoses if d not in merged_ids]
+        if rank != 0 and extra:
+            notes.append(f"Rank {rank} alone was also diagnosed with: {', '.join(extra)}.")
     return notes
 
 
@@ -347,7 +353,9 @@ def report_for_rank(watch: Any) -> Any:
     if env.derived:
         shutil.rmtree(env.folder, ignore_errors=True)
     _take_peer_error(watch, records)
-    return _merged(watch, judge_ranks(records, env.world_size, env.expected))
+    report = _merged(watch, judge_ranks(records, env.world_size, env.expected))
+    report.notes.extend(other_ranks_diagnoses(records, report.ids()))
+    return report
 
 
 def _peer_gone_ending(ending: Any, rank: int) -> bool:

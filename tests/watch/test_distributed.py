@@ -24,6 +24,7 @@ from advisor.watching.distributed import (
     fingerprints,
     free_port,
     judge_ranks,
+    other_ranks_diagnoses,
     rank_env,
     read_records,
     target_words,
@@ -113,12 +114,15 @@ def test_nan_parameters_on_one_rank_only_are_divergence():
 
 
 def test_another_ranks_error_and_its_own_diagnoses_are_in_the_notes():
-    j = judge_ranks({0: _record(0, diagnoses=[]),
-                     1: _record(1, ending="crashed", error="ValueError: bad batch",
-                                where="train.py:40", diagnoses=["missing_zero_grad"])}, 2)
+    records = {0: _record(0),
+               1: _record(1, ending="crashed", error="ValueError: bad batch",
+                          where="train.py:40", diagnoses=["loss_diverging", "missing_zero_grad"])}
+    j = judge_ranks(records, 2)
     assert any("Rank 1 ended with an error at train.py:40: ValueError: bad batch" in n
                for n in j.notes)
-    assert any("Rank 1 alone was also diagnosed with: missing_zero_grad" in n for n in j.notes)
+    assert other_ranks_diagnoses(records, ["loss_diverging"]) == [
+        "Rank 1 alone was also diagnosed with: missing_zero_grad."]
+    assert other_ranks_diagnoses(records, ["loss_diverging", "missing_zero_grad"]) == []
 
 
 # ---------------------------------------------------------------------------- the exchange
