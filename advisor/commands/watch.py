@@ -99,10 +99,12 @@ def _watch(args: argparse.Namespace) -> int:
     from advisor.watching.script import check_target, watch_script
 
     check_target(target)
-    if args.nproc:  # N processes through torchrun, one watch each (advisor/watching/distributed)
-        from advisor.watching.distributed import launch
+    # --nproc N: N processes through torchrun, one watch each; under torchrun, rank 0 speaks
+    from advisor.watching.distributed import distribute
 
-        return launch(args)
+    launched = distribute(args)
+    if launched is not None:
+        return launched
     options = WatchOptions(steps=args.steps, budget=args.budget, follow=args.follow,
                            every_step=args.every_step, kb_dirs=tuple(dirs))
     if not args.quiet:

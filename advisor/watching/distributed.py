@@ -338,13 +338,20 @@ def report_for_rank(watch: Any) -> Any:
         return report
     if env.rank != 0:
         own = _record(env, watch, peer_gone, watch.report().ids())
+        said = "rank 0 merges every rank's record into the report"
         if not (peer_gone and env.derived and not env.folder.exists()):
-            write_record(env.folder, own)   # (else rank 0 has merged and gone: nobody reads it)
+            # (else rank 0 has merged and gone: nobody would read it)
+            problem = _hand_over(env.folder, own)
+            said = f"its record could not be written ({problem})" if problem else said
         raise RankHandedOver(f"rank {env.rank} of {env.world_size}: watched {own.steps} "
-                             "training steps; rank 0 merges every rank's record into the "
-                             "report", _rank_exit_code(watch.ending))
+                             f"training steps; {said}", _rank_exit_code(watch.ending))
     own = _record(env, watch, peer_gone, [])
-    write_record(env.folder, own)
+    problem = _hand_over(env.folder, own)
+    if problem:
+        report = watch.report()
+        report.notes.append(f"The ranks' records could not be exchanged ({problem}): this "
+                            "report covers rank 0 only.")
+        return report
     symmetric = watch.ending.how == "finished" or (
         watch.ending.how == "stopped" and watch.observer.stop_reason in SYMMETRIC_STOPS
         and not peer_gone)
@@ -356,6 +363,15 @@ def report_for_rank(watch: Any) -> Any:
     report = _merged(watch, judge_ranks(records, env.world_size, env.expected))
     report.notes.extend(other_ranks_diagnoses(records, report.ids()))
     return report
+
+
+def _hand_over(folder: Path, record: RankRecord) -> str | None:
+    """Write the record; the problem in words when the folder cannot be written."""
+    try:
+        write_record(folder, record)
+    except OSError as exc:
+        return f"{folder}: {exc.strerror or exc}"
+    return None
 
 
 def _peer_gone_ending(ending: Any, rank: int) -> bool:
@@ -456,6 +472,18 @@ def _is_sharded(module: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------- --nproc N
+def distribute(args: Any) -> int | None:
+    """What `advisor watch` does about processes before it watches: with `--nproc N`, run the
+    whole watch through torchrun and return rank 0's exit code; otherwise None (watch here),
+    and on a torchrun rank other than 0 no start line (that rank prints one line at its end)."""
+    if getattr(args, "nproc", None):
+        return launch(args)
+    env = rank_env()
+    if env is not None and env.rank != 0:
+        args.quiet = True
+    return None
+
+
 def launch(args: Any) -> int:
     """`advisor watch --nproc N [OPTIONS] SCRIPT ARGS`: the same watch in N local processes
     through torchrun (static rendezvous on a free local port); returns rank 0's exit code."""

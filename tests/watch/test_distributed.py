@@ -20,7 +20,9 @@ from torch import nn
 from advisor.watching.distributed import (
     ENV_DIR,
     RankRecord,
+    _hand_over,
     _peer_gone_ending,
+    distribute,
     fingerprints,
     free_port,
     judge_ranks,
@@ -201,6 +203,24 @@ def test_each_rank_gets_the_watch_options_but_nproc():
     assert target_words(Target(module="pkg.train", args=("a",))) == ["-m", "pkg.train", "a"]
 
 
+def test_under_torchrun_only_rank_0_says_what_runs(monkeypatch):
+    args = argparse.Namespace(nproc=None, quiet=False)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert distribute(args) is None and args.quiet is True
+    args = argparse.Namespace(nproc=None, quiet=False)
+    monkeypatch.setenv("RANK", "0")
+    assert distribute(args) is None and args.quiet is False
+
+
+def test_a_folder_that_cannot_be_written_is_said_not_raised(tmp_path):
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    problem = _hand_over(tmp_path / "a-file" / "exchange", _record(1))
+    assert problem is not None and str(tmp_path / "a-file" / "exchange") in problem
+    assert _hand_over(tmp_path / "exchange", _record(1)) is None
+    assert (tmp_path / "exchange" / "rank-1.json").exists()
+
+
 # ---------------------------------------------------------------------------- end to end
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
@@ -223,6 +243,7 @@ def test_torchrun_healthy_ddp_gives_one_report_with_identical_replicas(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("Diagnosis:") == 1            # one report, from rank 0
     assert "rank 1 of 2: watched 8 training steps" in done.stderr
+    assert done.stderr.count("advisor watch: running ddp_healthy.py") == 1
     report = json.loads((tmp_path / "r.json").read_text())
     facts = report["facts"]
     assert facts["dist.world_size"] == 2
