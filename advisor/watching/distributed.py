@@ -300,6 +300,10 @@ def _notes(ranks: list[RankRecord], world_size: int, missing: list[int],
                      f"step {compared['step']}: {said}.")
     elif compared.get("reason") and len(ranks) > 1:
         notes.append(f"Parameters not compared across ranks: {compared['reason']}.")
+    sharded = sorted({f"{m} (rank {r.rank})" for r in ranks for m in r.sharded})
+    if sharded:
+        notes.append("Sharded models hold different pieces on each rank and were not "
+                     "compared: " + ", ".join(sharded) + ".")
     for r in ranks:
         if r.ending in ("crashed", "exited") and r.rank != 0:
             at = f" at {r.where}" if r.where else ""
@@ -331,38 +335,46 @@ def report_for_rank(watch: Any) -> Any:
         return watch.report()
     peer_gone = _peer_gone_ending(watch.ending, env.rank)
     if env.folder is None:
-        report = watch.report()
-        report.notes.append(f"Rank {env.rank} of {env.world_size}: the ranks share no folder "
-                            f"to merge their records (set {ENV_DIR}, or launch with torchrun); "
-                            "this report covers this rank only.")
-        return report
+        return _alone(watch, f"Rank {env.rank} of {env.world_size}: the ranks share no folder "
+                             f"to merge their records (set {ENV_DIR}, or launch with "
+                             "torchrun)")
     if env.rank != 0:
-        own = _record(env, watch, peer_gone, watch.report().ids())
-        said = "rank 0 merges every rank's record into the report"
-        if not (peer_gone and env.derived and not env.folder.exists()):
-            # (else rank 0 has merged and gone: nobody would read it)
-            problem = _hand_over(env.folder, own)
-            said = f"its record could not be written ({problem})" if problem else said
-        raise RankHandedOver(f"rank {env.rank} of {env.world_size}: watched {own.steps} "
-                             f"training steps; {said}", _rank_exit_code(watch.ending))
+        _hand_over_and_end(env, watch, peer_gone)
     own = _record(env, watch, peer_gone, [])
     problem = _hand_over(env.folder, own)
     if problem:
-        report = watch.report()
-        report.notes.append(f"The ranks' records could not be exchanged ({problem}): this "
-                            "report covers rank 0 only.")
-        return report
+        return _alone(watch, f"The ranks' records could not be exchanged ({problem})")
     symmetric = watch.ending.how == "finished" or (
-        watch.ending.how == "stopped" and watch.observer.stop_reason in SYMMETRIC_STOPS
-        and not peer_gone)
+        watch.ending.how == "stopped" and watch.observer.stop_reason in SYMMETRIC_STOPS)
     started = time.time() - watch.observer.elapsed() - CLOCK_SLACK_S
     records = wait_for_records(env, own, WAIT_S if symmetric else PEER_GRACE_S, started)
     if env.derived:
         shutil.rmtree(env.folder, ignore_errors=True)
-    _take_peer_error(watch, records)
+    if peer_gone:
+        _take_peer_error(watch.ending, records)
     report = _merged(watch, judge_ranks(records, env.world_size, env.expected))
     report.notes.extend(other_ranks_diagnoses(records, report.ids()))
     return report
+
+
+def _alone(watch: Any, why: str) -> Any:
+    report = watch.report()
+    report.notes.append(f"{why}: this report covers this rank only.")
+    return report
+
+
+def _hand_over_and_end(env: RankEnv, watch: Any, peer_gone: bool) -> None:
+    """A rank other than 0: its record (with what its own report diagnosed) to rank 0, then the
+    one line it prints."""
+    assert env.folder is not None
+    own = _record(env, watch, peer_gone, watch.report().ids())
+    said = "rank 0 merges every rank's record into the report"
+    if not (peer_gone and env.derived and not env.folder.exists()):
+        # (else rank 0 has merged and gone, removing the folder: nobody would read it)
+        problem = _hand_over(env.folder, own)
+        said = f"its record could not be written ({problem})" if problem else said
+    raise RankHandedOver(f"rank {env.rank} of {env.world_size}: watched {own.steps} training "
+                         f"steps; {said}", _rank_exit_code(watch.ending))
 
 
 def _hand_over(folder: Path, record: RankRecord) -> str | None:
@@ -388,16 +400,13 @@ def _peer_gone_ending(ending: Any, rank: int) -> bool:
     return True
 
 
-def _take_peer_error(watch: Any, records: dict[int, RankRecord]) -> None:
+def _take_peer_error(ending: Any, records: dict[int, RankRecord]) -> None:
     """Rank 0 ended because a peer left: when that peer's script failed, the run failed, and
     rank 0's report shows that error (with the rank it came from)."""
-    if watch.ending.how != "stopped" or watch.observer.stop_reason is not None:
-        return
     failed = next((r for r in sorted(records.values(), key=lambda r: r.rank)
                    if r.rank != 0 and r.ending in ("crashed", "exited", "interrupted")), None)
     if failed is None:
         return
-    ending = watch.ending
     ending.how, ending.exit_code, ending.where = failed.ending, failed.exit_code, failed.where
     ending.error_type = "RankError" if failed.error else None
     ending.error_message = f"rank {failed.rank}: {failed.error}" if failed.error else None

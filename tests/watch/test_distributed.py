@@ -108,6 +108,22 @@ def test_no_step_taken_or_different_models_leave_divergence_unknown():
         {0: _record(0), 1: _record(1, models=other)}, 2).facts
 
 
+def test_sharded_models_are_named_and_never_compared():
+    from advisor.watching.distributed import _is_sharded
+
+    class FullyShardedDataParallel(nn.Module):   # what FSDP's class is called
+        def __init__(self):
+            super().__init__()
+            self.shard = nn.Linear(2, 2)
+
+    assert _is_sharded(FullyShardedDataParallel()) and not _is_sharded(nn.Linear(2, 2))
+    j = judge_ranks({0: _record(0, models={}, sharded=["FullyShardedDataParallel"]),
+                     1: _record(1, models={}, sharded=["FullyShardedDataParallel"])}, 2)
+    assert "dist.replicas_diverged" not in j.facts
+    assert any("Sharded models" in n and "FullyShardedDataParallel (rank 1)" in n
+               for n in j.notes)
+
+
 def test_nan_parameters_on_one_rank_only_are_divergence():
     nan = {"DistributedDataParallel": {"module.0.weight": [1280, float("nan"), float("nan")],
                                        "module.0.bias": [64, -0.25, 1.5]}}
