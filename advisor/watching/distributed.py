@@ -300,6 +300,12 @@ def _notes(ranks: list[RankRecord], world_size: int, missing: list[int],
                      f"step {compared['step']}: {said}.")
     elif compared.get("reason") and len(ranks) > 1:
         notes.append(f"Parameters not compared across ranks: {compared['reason']}.")
+    finished = [r.rank for r in ranks if r.ending == "finished"]
+    waiting = [r.rank for r in ranks if r.peer_gone]
+    if finished and waiting:
+        notes.append(f"Rank {', '.join(map(str, finished))} finished its script while rank "
+                     f"{', '.join(map(str, waiting))} was still training (waiting in the next "
+                     "step's collective): the ranks did not have the same number of steps.")
     sharded = sorted({f"{m} (rank {r.rank})" for r in ranks for m in r.sharded})
     if sharded:
         notes.append("Sharded models hold different pieces on each rank and were not "

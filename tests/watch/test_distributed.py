@@ -85,6 +85,8 @@ def test_a_rank_left_waiting_while_another_finished_its_script_is_a_mismatch():
                      1: _record(1, steps=18, ending="finished")}, 2)
     assert j.facts["dist.rank_step_mismatch"] is True
     assert j.facts["dist.replicas_diverged"] is False
+    assert any("Rank 1 finished its script while rank 0 was still training" in n
+               for n in j.notes)
 
 
 def test_a_capped_rank_is_not_judged_for_steps():
@@ -324,3 +326,44 @@ def test_a_rank_that_fails_does_not_leave_the_other_hanging(tmp_path):
     assert [(r["rank"], r["steps"], r["ending"]) for r in ranks] == [(0, 3, "stopped"),
                                                                      (1, 3, "crashed")]
     assert ranks[0]["peer_gone"] is True
+
+
+UNEVEN_DATA = """
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, TensorDataset
+
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+torch.manual_seed(rank)
+n = 64 - 16 * rank   # each rank reads its own part of the data; rank 1's has one batch fewer
+loader = DataLoader(TensorDataset(torch.randn(n, 6), torch.randn(n, 2)), batch_size=16)
+torch.manual_seed(0)
+model = DistributedDataParallel(nn.Linear(6, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(2):
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(xb), yb).backward()
+        optimizer.step()
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_a_rank_with_fewer_batches_is_a_rank_step_mismatch(tmp_path):
+    """Followed to its end, rank 1 finishes after 3 batches while rank 0 waits in the all-reduce
+    of its 4th: rank 0 is released when rank 1 exits, and the report diagnoses the mismatch."""
+    script = tmp_path / "uneven.py"
+    script.write_text(UNEVEN_DATA, encoding="utf-8")
+    done = _run([sys.executable, "-m", "advisor", "watch", "--nproc", "2", "--follow",
+                 "--json", str(tmp_path / "r.json"), str(script)], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["facts"]["dist.rank_step_mismatch"] is True
+    assert "rank_step_mismatch" in [d["id"] for d in report["diagnoses"]][:3]
+    ranks = report["observations"]["details"]["distributed"]["ranks"]
+    assert [(r["rank"], r["ending"], r["peer_gone"]) for r in ranks] == [
+        (0, "stopped", True), (1, "finished", False)]
