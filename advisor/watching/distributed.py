@@ -17,7 +17,8 @@ Why ranks cannot hang on the watch's stop: the watch stops each rank at its next
 same number of optimizer steps, and DDP keeps ranks in lockstep, so every rank stops at the same
 point, before the next step's collectives. When one rank ends early anyway (its own error, the
 budget, a NaN), the others are left in a collective that it never joins; they are released when
-its process exits (gloo and NCCL fail a collective whose peer is gone), and their "connection
+its process exits (gloo fails a collective whose peer is gone at once; NCCL when its own error
+handling notices, within the group's timeout, which is the script's), and their "connection
 closed by peer" error is recognised here as "a peer left", not as a bug in the user's code.
 Rank 0, which has to stay alive to merge, waits only briefly for peers in that case; a peer
 stuck behind rank 0 is released as soon as rank 0 exits.
@@ -202,6 +203,7 @@ def judge_ranks(records: dict[int, RankRecord], world_size: int,
     j.details["distributed"] = {
         "world_size": world_size,
         "ranks": [{"rank": r.rank, "steps": r.steps, "optimizer_steps": r.optimizer_steps,
+                   "grad_forwards": r.grad_forwards, "backward_passes": r.backward_passes,
                    "ending": r.ending, "stop_reason": r.stop_reason, "peer_gone": r.peer_gone,
                    "error": r.error, "where": r.where, "diagnoses": r.diagnoses}
                   for r in ranks],
