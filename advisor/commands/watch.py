@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", choices=["error", "warning"],
                         help="exit 1 when a diagnosis of this severity (or worse) is found")
     add_kb_option(parser)
+    parser.add_argument("--nproc", type=positive_int, metavar="N",
+                        help="run the script in N local processes through torchrun (gloo or "
+                             "NCCL, as the script chooses); rank 0 merges one report")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no start line on stderr")
     parser.add_argument("-m", dest="module", metavar="MODULE",
@@ -96,6 +99,12 @@ def _watch(args: argparse.Namespace) -> int:
     from advisor.watching.script import check_target, watch_script
 
     check_target(target)
+    # --nproc N: N processes through torchrun, one watch each; under torchrun, rank 0 speaks
+    from advisor.watching.distributed import distribute
+
+    launched = distribute(args)
+    if launched is not None:
+        return launched
     options = WatchOptions(steps=args.steps, budget=args.budget, follow=args.follow,
                            every_step=args.every_step, kb_dirs=tuple(dirs))
     if not args.quiet:

@@ -86,7 +86,10 @@ def watch_script(target: Target, options: WatchOptions) -> ScriptRun:
     watch.ending = ending
     ending.notes.extend(_environment_notes(watch, ending))
     try:
-        report = watch.report()
+        # torchrun: hand this rank's record over; rank 0 merges every rank's into one report
+        from advisor.watching.distributed import report_for_rank
+
+        report = report_for_rank(watch)
     finally:
         del keep  # the stopped script's frames (and its DataLoader workers) go now
         gc.collect()
