@@ -21,7 +21,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS_DIR = REPO / "examples" / "scripts"
-# the ddp_*.py scripts run under torchrun (`advisor watch --nproc 2`): tests/watch/test_distributed.py
+# ddp_*.py run under torchrun (advisor watch --nproc 2): tests/watch/test_distributed.py
 SCRIPTS = sorted(path.name for path in SCRIPTS_DIR.glob("*.py")
                  if not path.name.startswith("ddp_"))
 
