@@ -51,21 +51,25 @@ def tiny_bert():
 
 
 def trainer_for(model, out, callbacks=(), steps: int = STEPS, accumulation: int = 1,
-                lr: float = 1e-2, schedule: str = "linear", data=None):
+                lr: float = 1e-2, schedule: str = "linear", data=None, validate: bool = False):
+    """A CPU Trainer for `steps` optimizer steps; `validate`: an evaluation every 10 steps."""
     args = transformers.TrainingArguments(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=8,
         gradient_accumulation_steps=accumulation, learning_rate=lr, lr_scheduler_type=schedule,
         report_to=[], use_cpu=True, save_strategy="no", logging_strategy="no",
-        disable_tqdm=True, seed=0)
+        disable_tqdm=True, seed=0, eval_strategy="steps" if validate else "no", eval_steps=10)
     return transformers.Trainer(model=model, args=args, train_dataset=data or TokenDataset(),
+                                eval_dataset=TokenDataset(16) if validate else None,
                                 callbacks=list(callbacks))
 
 
 def test_healthy_training_is_reported_healthy_and_written(tmp_path, capsys):
     callback = AdvisorCallback(json_path=tmp_path / "train.json")
-    trainer_for(tiny_bert(), tmp_path, [callback]).train()
+    trainer_for(tiny_bert(), tmp_path, [callback], validate=True).train()
     report = callback.report()
     loop = report.details["loop"]
+    # the Trainer's evaluations (eval mode, no grad) give the validation loss
+    assert [step for step, _ in report.series["val_loss"]] == [10, 20, 30]
     assert report.setup["name"] == "transformers: BertForSequenceClassification"
     assert report.setup["optimizer"] == "AdamW"  # the torch optimizer inside accelerate's
     assert loop["optimizer_steps"] == STEPS and loop["backward_passes"] == STEPS

@@ -45,6 +45,10 @@ class TinyClassifier(pl.LightningModule):
         loss = F.cross_entropy(logits, y)
         return loss.detach() if self.fault == "detached" else loss
 
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", F.cross_entropy(self(x), y))
+
     def on_train_epoch_start(self):
         if self.fault == "eval":
             self.eval()
@@ -60,14 +64,18 @@ def loader():
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
 
 
-def fit(module, callbacks=(), steps: int = STEPS, accumulate: int = 1):
+def fit(module, callbacks=(), steps: int = STEPS, accumulate: int = 1, validate: bool = False):
+    """Fit on CPU for `steps` optimizer steps; `validate`: a 2-batch validation every 10
+    batches, after Lightning's sanity check (eval mode, inference mode, then train again)."""
     trainer = pl.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, callbacks=list(callbacks),
-                         accumulate_grad_batches=accumulate)
+                         accumulate_grad_batches=accumulate, val_check_interval=10,
+                         limit_val_batches=2 if validate else 0)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        trainer.fit(module, loader())
+        warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+        trainer.fit(module, loader(), loader() if validate else None)
     return trainer
 
 
@@ -78,9 +86,12 @@ def seeded_module(**kwargs):
 
 def test_healthy_fit_is_reported_healthy_with_every_step_counted():
     callback = AdvisorCallback(print_report=False)
-    fit(seeded_module(), [callback])
+    fit(seeded_module(), [callback], validate=True)
     report = callback.report()
     loop = report.details["loop"]
+    # validations after 10 batches of each 16-batch epoch (the sanity check runs before any
+    # training forward, so it is no switch)
+    assert loop["eval_switch_steps"] == [10, 26]
     assert report.setup["mode"] == "watch" and report.setup["optimizer"] == "SGD"
     assert loop["optimizer_steps"] == STEPS and loop["backward_passes"] == STEPS
     assert loop["backwards_per_step"] == [1] * STEPS
