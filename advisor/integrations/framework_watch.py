@@ -136,8 +136,7 @@ class FrameworkWatch:
               steps: int | None, name: str) -> None:
         """Begin watching `models` and the torch optimizers inside `optimizers`; `steps` (the
         run's planned optimizer steps, when known) spreads the sampled statistics over it."""
-        if self._active:
-            self.finish()  # a previous run that ended without telling us (an error in HF)
+        self.end_stale()
         unique: dict[int, torch.optim.Optimizer] = {}
         for opt in optimizers:
             inner = underlying_optimizer(opt)
@@ -169,6 +168,19 @@ class FrameworkWatch:
             if self.print_report:
                 print(report.text(), file=self.stream or sys.stdout)
         return report
+
+    def end_stale(self) -> None:
+        """End a watch whose run stopped without the framework's end event (the Hugging Face
+        Trainer raised and nobody called close): remove its hooks. Its report is not printed
+        or written: the new run's report takes its place."""
+        if not self._active or self.watch is None:
+            return
+        self._active = False
+        self.watch.close()
+        self.watch.ending = Ending(how="crashed", notes=[
+            "training ended without the framework's end event (it raised?); this report "
+            "covers what was seen until the next run began"])
+        self._final = self.watch.report()
 
     def report(self, diagnose: bool = True) -> ProbeReport:
         """The report: the final one once training ended, else what was seen so far."""

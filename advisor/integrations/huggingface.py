@@ -66,8 +66,7 @@ class AdvisorCallback(transformers.TrainerCallback):  # type: ignore[misc, name-
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None,
                        optimizer: Any = None, **kwargs: Any) -> None:
         self._main_process = bool(getattr(state, "is_world_process_zero", True))
-        if self._session.active:
-            self._session.finish(main_process=self._main_process)
+        self._session.end_stale()
         if optimizer is None:
             self._waiting_model = model  # created lazily: attach at the first step
             return

@@ -194,6 +194,7 @@ def test_failed_training_is_reported_once_closed(tmp_path):
 
     with pytest.raises(IndexError):
         broken.train()
+    assert hasattr(torch.autograd.backward, "__wrapped__")  # left open: nobody called close
     trainer_for(tiny_bert(), tmp_path, [callback], steps=4).train()  # closes the open watch
     assert_hooks_removed()
     assert callback.report().details["loop"]["optimizer_steps"] == 4
