@@ -56,21 +56,19 @@ def require(module: str, extra: str, what: str) -> ModuleType:
 
 
 def underlying_optimizer(obj: Any) -> torch.optim.Optimizer | None:
-    """The `torch.optim` optimizer inside a framework's wrapper (or the object itself); None
-    for anything that is not a torch optimizer at heart."""
+    """The innermost `torch.optim` optimizer reached through the attributes under which
+    frameworks keep the optimizer they wrap (the object itself when it wraps none); None when
+    there is no torch optimizer at all."""
+    found = obj if isinstance(obj, torch.optim.Optimizer) else None
     seen: set[int] = set()
-    while id(obj) not in seen:
+    while obj is not None and id(obj) not in seen:
         seen.add(id(obj))
-        inner = None
-        for attr in WRAPPED_OPTIMIZER_ATTRS:
-            candidate = getattr(obj, attr, None)
-            if isinstance(candidate, torch.optim.Optimizer) and candidate is not obj:
-                inner = candidate
-                break
-        if inner is None:
-            break
-        obj = inner
-    return obj if isinstance(obj, torch.optim.Optimizer) else None
+        obj = next((inner for attr in WRAPPED_OPTIMIZER_ATTRS
+                    if (inner := getattr(obj, attr, None)) is not None and inner is not obj),
+                   None)
+        if isinstance(obj, torch.optim.Optimizer):
+            found = obj
+    return found
 
 
 def ending_for(error: BaseException | None) -> Ending:

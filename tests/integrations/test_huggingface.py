@@ -2,24 +2,24 @@
 its config, no downloads): what the watch sees under the Trainer's loop (accelerate's wrapped
 optimizer, `model.zero_grad()` after each step, the loss divided under gradient accumulation),
 that a healthy run is reported healthy, that a faulty one gets the right diagnoses, and that
-training itself is not changed by the callback."""
+training itself is not changed by the callback.
+
+transformers is imported by the `hf` fixture, when a test runs: collecting the fast tier (where
+these end-to-end runs are deselected as slow) does not pay for its import."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import torch
 
 from tests.integrations.helpers import assert_hooks_removed, assert_no_loop_bug
 
-transformers = pytest.importorskip("transformers")
-pytest.importorskip("accelerate")
-
-from advisor.integrations.huggingface import AdvisorCallback  # noqa: E402
-
-logging.getLogger("transformers").setLevel(logging.ERROR)
+pytestmark = pytest.mark.slow
 STEPS = 30
 
 
@@ -43,29 +43,48 @@ class TokenDataset(torch.utils.data.Dataset):
                 "labels": self.labels[i]}
 
 
-def tiny_bert():
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32, num_labels=2)
-    return transformers.BertForSequenceClassification(config)
+@dataclass
+class HuggingFace:
+    """transformers and the callback class, with the tiny model and Trainer of these tests."""
 
+    transformers: Any
+    AdvisorCallback: Any
 
-def trainer_for(model, out, callbacks=(), steps: int = STEPS, accumulation: int = 1,
+    def bert(self):
+        torch.manual_seed(0)
+        config = self.transformers.BertConfig(vocab_size=50, hidden_size=16,
+                                              num_hidden_layers=1, num_attention_heads=2,
+                                              intermediate_size=32, num_labels=2)
+        return self.transformers.BertForSequenceClassification(config)
+
+    def trainer(self, model, out, callbacks=(), steps: int = STEPS, accumulation: int = 1,
                 lr: float = 1e-2, schedule: str = "linear", data=None, validate: bool = False):
-    """A CPU Trainer for `steps` optimizer steps; `validate`: an evaluation every 10 steps."""
-    args = transformers.TrainingArguments(
-        output_dir=str(out), max_steps=steps, per_device_train_batch_size=8,
-        gradient_accumulation_steps=accumulation, learning_rate=lr, lr_scheduler_type=schedule,
-        report_to=[], use_cpu=True, save_strategy="no", logging_strategy="no",
-        disable_tqdm=True, seed=0, eval_strategy="steps" if validate else "no", eval_steps=10)
-    return transformers.Trainer(model=model, args=args, train_dataset=data or TokenDataset(),
-                                eval_dataset=TokenDataset(16) if validate else None,
-                                callbacks=list(callbacks))
+        """A CPU Trainer for `steps` optimizer steps; `validate`: an evaluation every 10
+        steps."""
+        args = self.transformers.TrainingArguments(
+            output_dir=str(out), max_steps=steps, per_device_train_batch_size=8,
+            gradient_accumulation_steps=accumulation, learning_rate=lr,
+            lr_scheduler_type=schedule, report_to=[], use_cpu=True, save_strategy="no",
+            logging_strategy="no", disable_tqdm=True, seed=0,
+            eval_strategy="steps" if validate else "no", eval_steps=10)
+        return self.transformers.Trainer(
+            model=model, args=args, train_dataset=data or TokenDataset(),
+            eval_dataset=TokenDataset(16) if validate else None, callbacks=list(callbacks))
 
 
-def test_healthy_training_is_reported_healthy_and_written(tmp_path, capsys):
-    callback = AdvisorCallback(json_path=tmp_path / "train.json")
-    trainer_for(tiny_bert(), tmp_path, [callback], validate=True).train()
+@pytest.fixture(scope="module")
+def hf() -> HuggingFace:
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    from advisor.integrations.huggingface import AdvisorCallback
+
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    return HuggingFace(transformers, AdvisorCallback)
+
+
+def test_healthy_training_is_reported_healthy_and_written(hf, tmp_path, capsys):
+    callback = hf.AdvisorCallback(json_path=tmp_path / "train.json")
+    hf.trainer(hf.bert(), tmp_path, [callback], validate=True).train()
     report = callback.report()
     loop = report.details["loop"]
     # the Trainer's evaluations (eval mode, no grad) give the validation loss
@@ -85,9 +104,9 @@ def test_healthy_training_is_reported_healthy_and_written(tmp_path, capsys):
     assert "transformers: BertForSequenceClassification" in capsys.readouterr().out
 
 
-def test_gradient_accumulation_is_seen_with_its_divided_loss(tmp_path):
-    callback = AdvisorCallback(print_report=False)
-    trainer_for(tiny_bert(), tmp_path, [callback], steps=16, accumulation=2).train()
+def test_gradient_accumulation_is_seen_with_its_divided_loss(hf, tmp_path):
+    callback = hf.AdvisorCallback(print_report=False)
+    hf.trainer(hf.bert(), tmp_path, [callback], steps=16, accumulation=2).train()
     report = callback.report()
     loop = report.details["loop"]
     assert loop["optimizer_steps"] == 16 and loop["backward_passes"] == 32
@@ -101,9 +120,9 @@ def test_gradient_accumulation_is_seen_with_its_divided_loss(tmp_path):
     "optimizer step, so the second backward of the first accumulation window is taken for a "
     "manual (optimizer-less) step: backwards_per_step starts [1, 1, 2, ...] and the loss series "
     "has one entry too many"))
-def test_accumulation_windows_are_counted_from_the_first_step(tmp_path):
-    callback = AdvisorCallback(print_report=False)
-    trainer_for(tiny_bert(), tmp_path, [callback], steps=16, accumulation=2).train()
+def test_accumulation_windows_are_counted_from_the_first_step(hf, tmp_path):
+    callback = hf.AdvisorCallback(print_report=False)
+    hf.trainer(hf.bert(), tmp_path, [callback], steps=16, accumulation=2).train()
     report = callback.report()
     assert report.details["loop"]["backwards_per_step"] == [2] * 16
     assert len(report.series["loss"]) == 16
@@ -114,28 +133,28 @@ def test_accumulation_windows_are_counted_from_the_first_step(tmp_path):
     "AcceleratedOptimizer.step calls self.optimizer.step(closure) with closure=None): the "
     "zero_grad check is never made and the statistics are taken after the update (update "
     "ratio 0)"))
-def test_zero_grad_check_and_update_ratio_are_made(tmp_path):
-    callback = AdvisorCallback(print_report=False)
-    trainer_for(tiny_bert(), tmp_path, [callback], steps=12).train()
+def test_zero_grad_check_and_update_ratio_are_made(hf, tmp_path):
+    callback = hf.AdvisorCallback(print_report=False)
+    hf.trainer(hf.bert(), tmp_path, [callback], steps=12).train()
     report = callback.report()
     assert report.details["loop"]["stale_checked_steps"] == 11
     assert report.fact("update.ratio_median", 0.0) > 0
 
 
-def test_callback_leaves_training_bit_identical(tmp_path):
+def test_callback_leaves_training_bit_identical(hf, tmp_path):
     """Seeded runs with and without the callback (sampled and every-step statistics) end with
     exactly the same weights and optimizer state: the watch reads, never writes (dropout is on,
     so a random number drawn by the watch would show)."""
 
     def final_state(callbacks):
-        model = tiny_bert()
-        trainer = trainer_for(model, tmp_path, callbacks, steps=12)
+        model = hf.bert()
+        trainer = hf.trainer(model, tmp_path, callbacks, steps=12)
         trainer.train()
         return model.state_dict(), trainer.optimizer.state_dict()["state"]
 
     plain_weights, plain_opt = final_state([])
-    for callback in (AdvisorCallback(print_report=False),
-                     AdvisorCallback(print_report=False, every_step=True)):
+    for callback in (hf.AdvisorCallback(print_report=False),
+                     hf.AdvisorCallback(print_report=False, every_step=True)):
         weights, opt = final_state([callback])
         assert callback.report().details["loop"]["optimizer_steps"] == 12
         for name, tensor in weights.items():
@@ -145,22 +164,22 @@ def test_callback_leaves_training_bit_identical(tmp_path):
                 assert torch.equal(value, plain_opt[index][key]), (index, key)
 
 
-def test_learning_rate_far_too_high_is_diagnosed(tmp_path):
-    callback = AdvisorCallback(print_report=False)
-    trainer_for(tiny_bert(), tmp_path, [callback], steps=20, lr=1e3,
+def test_learning_rate_far_too_high_is_diagnosed(hf, tmp_path):
+    callback = hf.AdvisorCallback(print_report=False)
+    hf.trainer(hf.bert(), tmp_path, [callback], steps=20, lr=1e3,
                 schedule="constant").train()
     report = callback.report()
     assert "lr_too_high" in report.ids("error")[:2], report.ids()
     assert "loss_diverging" in report.ids(), report.ids()
 
 
-def test_optimizer_created_late_is_attached_at_the_first_step(tmp_path):
+def test_optimizer_created_late_is_attached_at_the_first_step(hf, tmp_path):
     """A Trainer that has no optimizer yet at on_train_begin (older transformers, some
     distributed set-ups): the watch starts at the first on_step_begin, before its forward."""
-    model = tiny_bert()
-    args = transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
-    state, control = transformers.TrainerState(max_steps=6), transformers.TrainerControl()
-    callback = AdvisorCallback(print_report=False)
+    model = hf.bert()
+    args = hf.transformers.TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+    state, control = hf.transformers.TrainerState(max_steps=6), hf.transformers.TrainerControl()
+    callback = hf.AdvisorCallback(print_report=False)
     callback.on_train_begin(args, state, control, model=model, optimizer=None)
     assert callback.watch is None
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
@@ -177,11 +196,11 @@ def test_optimizer_created_late_is_attached_at_the_first_step(tmp_path):
     assert_hooks_removed()
 
 
-def test_failed_training_is_reported_once_closed(tmp_path):
+def test_failed_training_is_reported_once_closed(hf, tmp_path):
     """The Trainer tells callbacks nothing when train() raises: close(error) ends the watch with
     the error in the report, and a watch left open is closed by the next train()."""
-    callback = AdvisorCallback(print_report=False)
-    broken = trainer_for(tiny_bert(), tmp_path, [callback], steps=4,
+    callback = hf.AdvisorCallback(print_report=False)
+    broken = hf.trainer(hf.bert(), tmp_path, [callback], steps=4,
                          data=TokenDataset(bad_label=7))
     with pytest.raises(IndexError) as raised:
         broken.train()
@@ -195,6 +214,6 @@ def test_failed_training_is_reported_once_closed(tmp_path):
     with pytest.raises(IndexError):
         broken.train()
     assert hasattr(torch.autograd.backward, "__wrapped__")  # left open: nobody called close
-    trainer_for(tiny_bert(), tmp_path, [callback], steps=4).train()  # closes the open watch
+    hf.trainer(hf.bert(), tmp_path, [callback], steps=4).train()  # closes the open watch
     assert_hooks_removed()
     assert callback.report().details["loop"]["optimizer_steps"] == 4
