@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 import torch
 
@@ -111,7 +111,7 @@ class FrameworkWatch:
     def __init__(self, framework: str, *, every_step: bool = False,
                  kb_dirs: Sequence[str] = (), json_path: str | Path | None = None,
                  markdown_path: str | Path | None = None, html_path: str | Path | None = None,
-                 print_report: bool = True, stream: TextIO | None = None) -> None:
+                 print_report: bool = True) -> None:
         self.framework = framework
         self.every_step = every_step
         self.kb_dirs = tuple(str(d) for d in kb_dirs)
@@ -120,7 +120,6 @@ class FrameworkWatch:
             if path is not None:
                 require_folder(path)
         self.print_report = print_report
-        self.stream = stream
         self.watch: Watch | None = None
         self._final: ProbeReport | None = None
         self._active = False
@@ -164,7 +163,7 @@ class FrameworkWatch:
         if main_process:
             self._write(report)
             if self.print_report:
-                print(report.text(), file=self.stream or sys.stdout)
+                print(report.text())
         return report
 
     def end_stale(self) -> None:
