@@ -29,6 +29,7 @@ import torch
 import torch.optim.optimizer as optim_hooks
 from torch import nn
 
+from advisor.instruments.base import step_closure
 from advisor.watching.models import (
     RootModule,
     describe_root,
@@ -140,6 +141,7 @@ class LoopObserver:
         self._window_scaled: list[bool] = []
         self._window_train_backwards = 0
         self._repeated = False
+        self._closure_stats: list[torch.Tensor] | None = None
         self._window_backwards = 0
         self._last_forward: RootModule | None = None
         self._last_forward_training = True
@@ -162,7 +164,7 @@ class LoopObserver:
         self._handles.append(optim_hooks.register_optimizer_step_post_hook(self._step_post))
         if self._explicit_models:
             for m in self._explicit_models:
-                self._hook_root(m)
+                self._hook_explicit(m)
         else:
             mm = nn.modules.module
             self._module_handles = [
@@ -197,22 +199,40 @@ class LoopObserver:
 
     # ------------------------------------------------------------------ modules
     def _global_pre(self, module: nn.Module, args: Any) -> None:
-        self._depth += 1
-        if self._depth == 1:
-            try:
-                self._root_pre(module, args)
-            except BaseException:
-                self._depth = 0
-                raise
+        self._entry_pre(module, args)
 
     def _global_post(self, module: nn.Module, args: Any, output: Any) -> None:
-        self._depth = max(0, self._depth - 1)
-        if self._depth == 0:
-            self._root_post(module, args, output)
+        self._entry_post(module, args, output)
 
     def _hook_root(self, module: nn.Module) -> None:
         self._handles.append(module.register_forward_pre_hook(self._root_pre))
         self._handles.append(module.register_forward_hook(self._root_post, always_call=True))
+
+    def _hook_explicit(self, model: nn.Module) -> None:
+        """A named model, and its direct children that hold parameters: a framework's step may
+        call `self.net(x)` rather than the model itself (Lightning's training_step). A child
+        called from outside the model's forward counts as a forward of the model."""
+        children = [c for c in model.children() if any(p.requires_grad for p in c.parameters())]
+        for target in [model, *children]:
+            self._handles.append(target.register_forward_pre_hook(
+                lambda _m, args, model=model: self._entry_pre(model, args)))
+            self._handles.append(target.register_forward_hook(
+                lambda _m, args, out, model=model: self._entry_post(model, args, out),
+                always_call=True))
+
+    def _entry_pre(self, model: nn.Module, args: Any) -> None:
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._root_pre(model, args)
+            except BaseException:
+                self._depth = 0
+                raise
+
+    def _entry_post(self, model: nn.Module, args: Any, output: Any) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            self._root_post(model, args, output)
 
     def _root(self, module: nn.Module) -> RootModule | None:
         root = self.roots.get(id(module))
@@ -321,6 +341,8 @@ class LoopObserver:
         if c.backward_passes <= FIRST_CHECKS or self._sampled():
             self.grad_seen.update(id(p) for r in self.roots.values() for p in r.params
                                   if p.grad is not None)
+        if self._in_step and self._closure_stats is not None:
+            self.stats.before_step(self.step, self._closure_stats)
         if self._manual_mode():
             self._manual_after()
             if c.backward_passes >= self.options.steps and not self.options.follow:
@@ -407,7 +429,7 @@ class LoopObserver:
             self.primary = state
             self._drop_global_module_hooks_after_discovery()
         params = state.refresh() if self._sampled() else state.params
-        closure = len(args) > 1 or kwargs.get("closure") is not None
+        closure = step_closure(args, kwargs) is not None
         if state.steps > 0 and not closure:
             self.counts.stale_checked_steps += state is self.primary
             if not state.reset_since_step and state is self.primary:
@@ -422,8 +444,11 @@ class LoopObserver:
         lr = first_lr(opt)
         if lr is not None:
             self.counts.lrs.append(lr)
-        if self._sampled() and not closure:
-            self.stats.before_step(self.step, params)
+        if self._sampled():
+            if closure:  # the gradients appear inside step(): read them after its backward
+                self._closure_stats = params
+            else:
+                self.stats.before_step(self.step, params)
 
     def _step_post(self, opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         state = self.optimizers.get(id(opt))
@@ -436,10 +461,9 @@ class LoopObserver:
         state.eval_contribution = False
         if state is not self.primary:
             return
-        if len(args) > 1 or kwargs.get("closure") is not None:
+        if step_closure(args, kwargs) is not None:
             state.grad_seen.update(id(p) for p in state.params if p.grad is not None)
-            if self._sampled():
-                self.stats.before_step(self.step, state.params)
+        self._closure_stats = None
         self.stats.after_step()
         self._end_window(self.step + 1)
         self.step += 1

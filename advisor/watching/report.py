@@ -178,9 +178,11 @@ def _live_optimizers(obs: LoopObserver) -> list[Any]:
         states += [OptimizerState(optimizer=o, name=type(o).__name__)
                    for o in obs.explicit_optimizers if id(o) not in known]
         return states
-    if not states:
+    if not states:  # only those over a watched model: a notebook holds older optimizers too
+        watched = {id(p) for r in obs.roots.values() for p in r.params}
         for o in _live(torch.optim.Optimizer):
-            if isinstance(o, torch.optim.Optimizer):
+            if isinstance(o, torch.optim.Optimizer) and any(
+                    id(p) in watched for g in o.param_groups for p in g["params"]):
                 states.append(OptimizerState(optimizer=o, name=type(o).__name__))
     return states
 

@@ -115,11 +115,6 @@ def test_gradient_accumulation_is_seen_with_its_divided_loss(hf, tmp_path):
     assert_no_loop_bug(report)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "advisor/watching/observer.py: with explicit optimizers, `primary` is only set at the first "
-    "optimizer step, so the second backward of the first accumulation window is taken for a "
-    "manual (optimizer-less) step: backwards_per_step starts [1, 1, 2, ...] and the loss series "
-    "has one entry too many"))
 def test_accumulation_windows_are_counted_from_the_first_step(hf, tmp_path):
     callback = hf.AdvisorCallback(print_report=False)
     hf.trainer(hf.bert(), tmp_path, [callback], steps=16, accumulation=2).train()
@@ -128,11 +123,6 @@ def test_accumulation_windows_are_counted_from_the_first_step(hf, tmp_path):
     assert len(report.series["loss"]) == 16
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "advisor/watching/observer.py takes `optimizer.step(None)` for a closure step (accelerate's "
-    "AcceleratedOptimizer.step calls self.optimizer.step(closure) with closure=None): the "
-    "zero_grad check is never made and the statistics are taken after the update (update "
-    "ratio 0)"))
 def test_zero_grad_check_and_update_ratio_are_made(hf, tmp_path):
     callback = hf.AdvisorCallback(print_report=False)
     hf.trainer(hf.bert(), tmp_path, [callback], steps=12).train()

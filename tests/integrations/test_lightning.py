@@ -138,21 +138,12 @@ def test_accumulated_gradients_count_as_one_step_with_scaled_losses(lit):
     assert_no_loop_bug(callback.report())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "advisor/watching/observer.py takes the statistics of a closure step (Lightning's "
-    "optimizer.step(closure)) in the step post-hook, after the update: the weight sample is "
-    "taken after the step, so every update ratio is 0; it should be taken after the closure's "
-    "backward, inside the step, before the update"))
 def test_update_ratio_is_measured_under_closure_steps(lit):
     callback = lit.AdvisorCallback(print_report=False, every_step=True)
     lit.fit(lit.module(), [callback], steps=10)
     assert callback.report().fact("update.ratio_median", 0.0) > 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "advisor/watching/observer.py hooks only the forward of an explicit model: a "
-    "training_step that calls a submodule (self.net(x)) instead of self(x) runs no forward the "
-    "watch sees, so train/eval mode and the forwards are not counted"))
 def test_forwards_are_seen_when_training_step_calls_a_submodule(lit):
     callback = lit.AdvisorCallback(print_report=False)
     lit.fit(lit.module(direct=True), [callback], steps=10)
@@ -193,9 +184,6 @@ def test_learning_rate_far_too_high_is_diagnosed(lit):
     assert report.details["watch"]["nonfinite_step"] is not None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lr_too_high needs the update/weight ratio, which is 0 under Lightning's closure steps "
-    "(see test_update_ratio_is_measured_under_closure_steps)"))
 def test_learning_rate_far_too_high_is_named_as_the_cause(lit):
     callback = lit.AdvisorCallback(print_report=False)
     lit.fit(lit.module(lr=50.0), [callback], steps=30)
