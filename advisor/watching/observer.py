@@ -430,7 +430,9 @@ class LoopObserver:
             self._drop_global_module_hooks_after_discovery()
         params = state.refresh() if self._sampled() else state.params
         closure = step_closure(args, kwargs) is not None
-        if state.steps > 0 and not closure:
+        # gradients set by hand (torch.autograd.grad, no backward since the last step) are
+        # no evidence either way
+        if state.steps > 0 and not closure and self._window_backwards:
             self.counts.stale_checked_steps += state is self.primary
             if not state.reset_since_step and state is self.primary:
                 self.counts.stale_grad_steps += 1

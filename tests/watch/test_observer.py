@@ -202,3 +202,22 @@ def test_hooks_and_wrappers_are_removed() -> None:
 def test_watch_rejects_what_is_not_a_model() -> None:
     with pytest.raises(advisor.AdvisorError, match="model must be a torch.nn"):
         advisor.watch("model")
+
+
+def test_gradients_set_by_hand_are_no_stale_gradient() -> None:
+    """torch.autograd.grad + `p.grad = g` (meta-learning style): no backward pass happens
+    between the steps, so nothing says whether a gradient was reset."""
+    x, y = _data()
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    crit = nn.CrossEntropyLoss()
+    params = list(model.parameters())
+    with advisor.watch(model, opt) as w:
+        for i in range(STEPS):
+            loss = crit(model(x[i * 8:][:8]), y[i * 8:][:8])
+            for p, g in zip(params, torch.autograd.grad(loss, params), strict=True):
+                p.grad = g
+            opt.step()
+    loop = w.report(diagnose=False).details["loop"]
+    assert loop["optimizer_steps"] == STEPS and loop["backward_passes"] == 0
+    assert loop["stale_grad_steps"] == 0
