@@ -113,6 +113,7 @@ def build_report(obs: LoopObserver, ending: Ending, name: str,
     observations.apply(judge_training(rec), series={"loss_smoothed": "loss_smoothed"})
     if rec.global_norms:
         observations.apply(judge_gradient_growth(rec.global_norms, obs.capped))
+    _drop_adversarial_trends(obs, observations)
     if obs.primary is not None:
         observe_optimizer(obs.primary.optimizer, False, observations)
         if loop.lrs:  # the highest rate the watched steps used (a schedule's peak)
@@ -146,6 +147,26 @@ def build_report(obs: LoopObserver, ending: Ending, name: str,
         unknown_facts=unknown, kb_problem=problem)
 
 
+# trends that mean progress only for one loss minimised by one optimizer
+TREND_FACTS = ("loss.trend", "loss.relative_decrease", "loss.oscillation", "grad.norm_growth",
+               "grad.norm_log_slope")
+
+
+def _drop_adversarial_trends(obs: LoopObserver, observations: Observations) -> None:
+    """Several optimizers stepping in turn (a GAN's generator and discriminator, actor and
+    critic) minimise losses that fight each other: their losses need not fall and their
+    gradients may grow while training goes well, so those trends are left unknown."""
+    stepping = [s for s in obs.optimizers.values() if s.steps]
+    if len(stepping) < 2:
+        return
+    for name in TREND_FACTS:
+        observations.facts.pop(name, None)
+    observations.notes.append(
+        f"{len(stepping)} optimizers step in turn ({', '.join(s.name for s in stepping)}): "
+        "their losses may fight each other (GAN, actor-critic), so the loss and gradient "
+        "trends are not judged; the loss series shows the first optimizer's steps.")
+
+
 def _record_ending(observations: Observations, ending: Ending) -> None:
     if ending.error_message:
         observations.set("runtime.error_message", ending.error_message)
@@ -160,7 +181,8 @@ def _watch_details(obs: LoopObserver, loop: LoopMeasurements, ending: Ending) ->
                   "steps_watched": obs.step or (0 if obs.primary else loop.backward_passes),
                   "cadence": obs.options.cadence,
                   "models": [r.name for r in obs.roots.values() if r.kind == "model"],
-                  "optimizers": {s.name: s.steps for s in obs.optimizers.values()},
+                  "optimizers": [{"class": s.name, "steps": s.steps}
+                                 for s in obs.optimizers.values()],
                   "nonfinite_module": loop.nonfinite_module,
                   "nonfinite_step": loop.nonfinite_step},
         "loop": {k: v for k, v in loop.__dict__.items() if k != "lrs"},

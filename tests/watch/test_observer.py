@@ -221,3 +221,28 @@ def test_gradients_set_by_hand_are_no_stale_gradient() -> None:
     loop = w.report(diagnose=False).details["loop"]
     assert loop["optimizer_steps"] == STEPS and loop["backward_passes"] == 0
     assert loop["stale_grad_steps"] == 0
+
+
+def test_adversarial_optimizers_leave_the_loss_trend_unknown() -> None:
+    """A GAN's two optimizers minimise losses that fight each other: no loss trend is judged
+    (it would read as a loss that does not decrease)."""
+    torch.manual_seed(0)
+    gen, disc = nn.Linear(4, 2), nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt_g = torch.optim.Adam(gen.parameters(), lr=1e-3)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    bce = nn.BCEWithLogitsLoss()
+    real = torch.randn(64, 2) + 2
+    with Watch(options=WatchOptions(steps=40, follow=True)) as w:
+        for _ in range(40):
+            fake = gen(torch.randn(64, 4))
+            opt_d.zero_grad()
+            (bce(disc(real), torch.ones(64, 1))
+             + bce(disc(fake.detach()), torch.zeros(64, 1))).backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            bce(disc(fake), torch.ones(64, 1)).backward()
+            opt_g.step()
+    report = w.report(diagnose=False)
+    assert report.details["watch"]["optimizers"] == [{"class": "Adam", "steps": 40}] * 2
+    assert "loss.trend" not in report.facts and "grad.norm_growth" not in report.facts
+    assert any("optimizers step in turn" in n for n in report.notes)
