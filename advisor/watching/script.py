@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -33,6 +34,8 @@ from advisor.watching.report import Ending
 from advisor.watching.session import Watch
 
 NO_GRADIENT = "does not require grad and does not have a grad_fn"
+# a budget above this is no cap at all (`advisor.watch()`, `--follow` without --budget)
+UNCAPPED = 1e8
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
     (the live DataLoaders and optimizers are read from it)."""
     ending = Ending()
     keep: object = None
-    with _as_main(target), _budget_timer(watch), watch:
+    with _as_main(target), _without_own_warnings(), _budget_timer(watch) as timer, watch:
         try:
             if target.module:
                 runpy.run_module(target.module, run_name="__main__", alter_sys=True)
@@ -125,8 +128,22 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
             ending.where = _user_frame(exc.__traceback__)
             keep = exc.__traceback__
         finally:
+            timer.disarm()
             sys.stdout.flush()
     return ending, keep
+
+
+# Warnings that the watch's own hooks cause in torch, never the user's code: not shown, not
+# reported (torch.compile warns that global module hooks fire once more for its wrapper).
+OWN_WARNINGS = (r"Using `torch\.compile\(module\)` when there are global hooks on modules",)
+
+
+@contextlib.contextmanager
+def _without_own_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        for pattern in OWN_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
+        yield
 
 
 @contextlib.contextmanager
@@ -147,26 +164,43 @@ def _as_main(target: Target) -> Iterator[None]:
         sys.path[:] = path
 
 
+class _Timer:
+    """The budget's alarm, armed while the script runs: once the script has returned, a late
+    alarm must not raise into the runner's own code."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def disarm(self) -> None:
+        self.armed = False
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 @contextlib.contextmanager
-def _budget_timer(watch: Watch) -> Iterator[None]:
+def _budget_timer(watch: Watch) -> Iterator[_Timer]:
     """The budget as an alarm: code that never reaches a hook (stuck before training, or never
     creating an optimizer) is stopped too. Only on the main thread of a POSIX system; elsewhere
     the hooks alone enforce it."""
+    timer = _Timer()
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or watch.options.follow and watch.options.budget > 1e8:
-        yield
+    if not usable or watch.options.budget > UNCAPPED:
+        timer.armed = False
+        yield timer
         return
 
     def alarm(signum: int, frame: object) -> None:
-        watch.observer.budget_spent()
-        raise WatchStopped("budget")
+        if timer.armed:
+            timer.armed = False
+            watch.observer.budget_spent()
+            raise WatchStopped("budget")
 
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, watch.options.budget)
     try:
-        yield
+        yield timer
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        timer.disarm()
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -193,42 +227,61 @@ def _is_user_file(name: str) -> bool:
 
 
 def _environment_notes(watch: Watch, ending: Ending) -> list[str]:
-    """What the user should know about how the watch could see the run."""
+    """What the user should know about how the watch could see the run. (A budget that ran out
+    is noted by the training judgement, which knows how many steps were planned.)"""
     obs = watch.observer
     notes = []
-    if ending.how == "capped":
-        notes.append(f"The budget ({watch.options.budget:g} s) ran out after {obs.step} "
-                     "training steps: trends that need the whole run are left unknown "
-                     "(raise --budget, or lower --steps).")
-    if obs.step == 0 and ending.how in ("capped", "finished", "exited", "crashed") \
-            and not obs.optimizers and not obs.counts.backward_passes:
+    if not _training_seen(watch) and ending.how in ("capped", "finished", "exited", "crashed"):
         notes.append("No training step was seen: the script created no optimizer that "
                      "stepped and called no backward()"
-                     + (" within the budget." if ending.how == "capped" else "."))
+                     + (f" within the budget ({watch.options.budget:g} s)."
+                        if ending.how == "capped" else "."))
     workers = _loader_workers()
     if workers:
-        notes.append(f"The DataLoader uses {workers} worker processes: they only load data; "
-                     "the watch observes the main process, where the model trains.")
-    if _compiled():
-        notes.append("torch.compile is in use: hooks cannot see inside compiled regions "
-                     "(per-layer outputs of a compiled model are not observed); optimizer "
-                     "steps, backward passes and losses still are.")
+        notes.append(f"The DataLoader uses {workers} worker processes: they only load data "
+                     "and are not watched; the watch observes the main process, where the "
+                     "model trains, and ended the workers with the script.")
+    compiled = _compiled_models(obs)
+    if compiled or _dynamo_compiled():
+        which = f" ({', '.join(compiled)})" if compiled else ""
+        notes.append(f"torch.compile is in use{which}: module forward hooks cannot see inside "
+                     "a compiled model, so its layers' outputs are not observed and a NaN's "
+                     "origin is named as the whole compiled model; the optimizer step hooks "
+                     "and the backward wrapper still see every step, backward pass, loss, "
+                     "gradient norm and learning rate.")
     if ending.error_message and NO_GRADIENT in ending.error_message:
         notes.append("backward() was called on a loss with no path to any parameter: the "
                      "model's output was detached or computed under torch.no_grad().")
     return notes
 
 
+def _training_seen(watch: Watch) -> bool:
+    obs = watch.observer
+    return bool(obs.step or obs.optimizers or obs.counts.backward_passes)
+
+
+def _live_objects(kind: type) -> list[object]:
+    """Live objects of a kind, found once at the end. `type(o)`, not isinstance: isinstance on
+    a dead weakref.proxy (torch.compile keeps some) raises ReferenceError."""
+    return [o for o in gc.get_objects() if issubclass(type(o), kind)]
+
+
 def _loader_workers() -> int:
     import torch
 
-    from advisor.watching.report import _live
-
     return max((int(getattr(o, "num_workers", 0) or 0)
-                for o in _live(torch.utils.data.DataLoader)), default=0)
+                for o in _live_objects(torch.utils.data.DataLoader)), default=0)
 
 
-def _compiled() -> bool:
+def _compiled_models(obs: object) -> list[str]:
+    """Names of the watched root models that are torch.compile wrappers."""
+    roots = getattr(obs, "roots", {})
+    return [r.name for r in roots.values()
+            if type(r.module).__name__ == "OptimizedModule" and hasattr(r.module, "_orig_mod")]
+
+
+def _dynamo_compiled() -> bool:
+    """torch.compile of a function (not a module) shows only in dynamo's counters."""
     dynamo = sys.modules.get("torch._dynamo.utils")
     if dynamo is None:
         return False
