@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=200,
                         help="training steps to watch (optimizer steps, or backward passes "
                              "where there is no optimizer; default 200); then the script is "
-                             "stopped")
+                             "stopped (with --follow it runs on: the steps only set how often "
+                             "statistics are sampled)")
     parser.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
                         help="a cap in seconds (default 300, none with --follow); the steps "
                              "decide, a capped watch says so")

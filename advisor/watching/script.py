@@ -64,7 +64,8 @@ def check_target(target: Target) -> Target:
     """Refuse, before anything runs, a script that does not exist or a module not found."""
     if target.module:
         try:
-            spec = importlib.util.find_spec(target.module)
+            with _cwd_importable():   # as `python -m` sees it, whatever started advisor
+                spec = importlib.util.find_spec(target.module)
         except (ImportError, ValueError) as exc:
             raise WatchError(f"-m {target.module}: cannot find the module ({exc}); check the "
                              "name and that its package is importable from here") from None
@@ -125,7 +126,7 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
             ending.how = "crashed"
             ending.error_type = type(exc).__name__
             ending.error_message = f"{type(exc).__name__}: {exc}"[:1000]
-            ending.where = _user_frame(exc.__traceback__)
+            ending.where = _user_frame(exc.__traceback__) or _syntax_where(exc)
             keep = exc.__traceback__
         finally:
             timer.disarm()
@@ -147,9 +148,22 @@ def _without_own_warnings() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _cwd_importable() -> Iterator[None]:
+    path = list(sys.path)
+    sys.path.insert(0, os.getcwd())
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+
+
+@contextlib.contextmanager
 def _as_main(target: Target) -> Iterator[None]:
-    """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after."""
-    argv, path = list(sys.argv), list(sys.path)
+    """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after, and so
+    are the working directory and the standard streams the script may have changed (the
+    report is printed and written where the user asked for it)."""
+    argv, path = sys.argv, list(sys.path)   # sys.argv is replaced below, never changed
+    cwd, stdout, stderr = os.getcwd(), sys.stdout, sys.stderr
     if target.module:
         sys.argv = [target.module, *target.args]   # runpy puts the module's file in argv[0]
         sys.path.insert(0, os.getcwd())
@@ -160,8 +174,11 @@ def _as_main(target: Target) -> Iterator[None]:
     try:
         yield
     finally:
-        sys.argv[:] = argv
+        sys.argv = argv
         sys.path[:] = path
+        sys.stdout, sys.stderr = stdout, stderr
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
 
 
 class _Timer:
@@ -213,6 +230,13 @@ def _user_frame(tb: TracebackType | None) -> str | None:
         if _is_user_file(name):
             where = f"{name}:{line}"
     return where
+
+
+def _syntax_where(exc: BaseException) -> str | None:
+    """A script that does not compile has no frame of its own: the error names the place."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    return None
 
 
 def _is_user_file(name: str) -> bool:

@@ -166,7 +166,10 @@ def test_double_dash_and_module_targets(tmp_path, monkeypatch, capsys):
 
     write(tmp_path / "pkg", "__init__.py", "")
     write(tmp_path / "pkg", "train.py", TRAIN)
-    monkeypatch.syspath_prepend(str(tmp_path))  # not needed by `python -m`; undone after
+    # as from the `advisor` console script: the working directory is not on sys.path,
+    # `python -m` puts it there
+    monkeypatch.setattr(sys, "path", [p for p in sys.path
+                                      if p not in ("", ".") and Path(p) != tmp_path])
     code, out, err = watch(capsys, "--steps", 3, "--json", "m.json", "-m", "pkg.train",
                            "--steps", "2", "--flag")
     assert code == EXIT_OK, err
@@ -298,6 +301,32 @@ def test_a_script_that_exits_before_training(tmp_path, monkeypatch, capsys):
     assert watch_details(doc)["steps_watched"] == 0
     assert "No training step was seen" in notes(doc)
     assert doc["observations"]["details"]["runtime_error_where"].endswith("early.py:7")
+
+
+def test_a_script_that_does_not_compile_is_named_with_its_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "broken.py", "import torch\n\nfor step in range(3)\n    pass\n")
+    code, _, err = watch(capsys, "--json", "r.json", "broken.py")
+    assert code == EXIT_USER_CODE
+    assert "broken.py:3" in err and "SyntaxError" in err and "Traceback" not in err
+    assert report(tmp_path / "r.json")["observations"]["details"]["runtime_error_where"] \
+        .endswith("broken.py:3")
+
+
+def test_a_script_that_changes_folder_and_stdout_leaves_the_report_where_asked(
+        tmp_path, monkeypatch, capsys):
+    """`python train.py` does not care, but the report goes where the user pointed: the
+    runner gives back the working directory and the standard output the script changed."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    write(tmp_path, "moving.py", TRAIN.replace(
+        'print("hello from the script", flush=True)',
+        'import io\nos.chdir("elsewhere")\nsys.stdout = io.StringIO()'))
+    code, out, err = watch(capsys, "--steps", 3, "--json", "r.json", "moving.py")
+    assert code == EXIT_OK, err
+    assert (tmp_path / "r.json").exists() and not (tmp_path / "elsewhere" / "r.json").exists()
+    assert os.getcwd() == str(tmp_path)
+    assert "3 training steps watched" in out
 
 
 def test_a_script_that_never_creates_an_optimizer_within_the_budget(tmp_path, monkeypatch,
