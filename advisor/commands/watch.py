@@ -145,6 +145,10 @@ def _exit_code(args: argparse.Namespace, ending: Any, report: Any, written: list
               "backward() by then (raise --budget if its set-up is slow); report of what was "
               f"seen written to {where}", file=sys.stderr)
         return EXIT_USER_CODE
+    if not steps and ending.how == "finished":
+        print("advisor watch: the script ended without a training step (no optimizer stepped, "
+              "no backward() was called): there was no loop to watch; give the script that "
+              f"trains; report of what was seen written to {where}", file=sys.stderr)
     if failed:
         return EXIT_USAGE
     from advisor.engine.result import fails_on

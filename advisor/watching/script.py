@@ -79,6 +79,8 @@ def check_target(target: Target) -> Target:
                          "`advisor watch train.py --epochs 3`")
     if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
         raise WatchError(f"{path}: is a folder without __main__.py; give the script inside it")
+    if not os.access(path, os.R_OK):
+        raise WatchError(f"{path}: cannot be read (permission denied); check its permissions")
     return target
 
 

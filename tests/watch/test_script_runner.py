@@ -303,6 +303,32 @@ def test_a_script_that_exits_before_training(tmp_path, monkeypatch, capsys):
     assert doc["observations"]["details"]["runtime_error_where"].endswith("early.py:7")
 
 
+def test_a_script_that_ends_without_training_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "infer.py", """\
+        import torch
+        from torch import nn
+
+        model = nn.Linear(3, 1).eval()
+        with torch.no_grad():
+            print("prediction", model(torch.ones(1, 3)).shape)
+        """)
+    code, out, err = watch(capsys, "--json", "r.json", "infer.py")
+    assert code == EXIT_OK and "prediction" in out
+    assert "ended without a training step" in err
+    assert "No training step was seen" in notes(report(tmp_path / "r.json"))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root reads any file")
+def test_an_unreadable_script_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    script = write(tmp_path, "locked.py", TRAIN)
+    script.chmod(0)
+    code, _, err = watch(capsys, "locked.py")
+    assert code == EXIT_USAGE and "locked.py: cannot be read" in err
+
+
 def test_a_script_that_does_not_compile_is_named_with_its_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "broken.py", "import torch\n\nfor step in range(3)\n    pass\n")
