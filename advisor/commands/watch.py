@@ -32,6 +32,8 @@ from advisor.errors import (
     AdvisorError,
     UsageError,
 )
+from advisor.target import check_target
+from advisor.target import split_argv as split_target
 
 OUTPUTS = ("json", "markdown", "html")
 WITH_VALUE = {"--steps", "--budget", "--json", "--markdown", "--html", "--fail-on", "--kb",
@@ -70,9 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], Any]:
     """The watch's own words, and the target (script or module with its arguments)."""
-    from advisor.watching.script import split_argv as split
-
-    return split(argv, WITH_VALUE)
+    return split_target(argv, WITH_VALUE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,10 +93,10 @@ def _watch(args: argparse.Namespace) -> int:
     dirs = kb_dirs(args)
     check_knowledge(dirs)
 
+    check_target(target)   # a wrong path is answered before torch is loaded
     from advisor.watching.options import WatchOptions
-    from advisor.watching.script import check_target, watch_script
+    from advisor.watching.script import watch_script
 
-    check_target(target)
     options = WatchOptions(steps=args.steps, budget=_budget(args), follow=args.follow,
                            every_step=args.every_step, kb_dirs=tuple(dirs))
     if not args.quiet:

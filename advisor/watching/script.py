@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
 import os
 import runpy
 import signal
@@ -22,33 +21,22 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
 from advisor.report.probe import ProbeReport
-from advisor.watching.errors import WatchError
+from advisor.target import Target, check_target, split_argv
 from advisor.watching.observer import WatchStopped
 from advisor.watching.options import WatchOptions
 from advisor.watching.report import Ending
 from advisor.watching.session import Watch
 
+__all__ = ["ScriptRun", "Target", "check_target", "split_argv", "watch_script"]
+
 NO_GRADIENT = "does not require grad and does not have a grad_fn"
 # a budget above this is no cap at all (`advisor.watch()`, `--follow` without --budget)
 UNCAPPED = 1e8
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to run: a script path or a module name, and the script's own arguments."""
-
-    path: str | None = None
-    module: str | None = None
-    args: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.module if self.module else os.path.basename(self.path or "?")
 
 
 @dataclass
@@ -58,30 +46,6 @@ class ScriptRun:
     report: ProbeReport
     ending: Ending
     notes: list[str] = field(default_factory=list)
-
-
-def check_target(target: Target) -> Target:
-    """Refuse, before anything runs, a script that does not exist or a module not found."""
-    if target.module:
-        try:
-            with _cwd_importable():   # as `python -m` sees it, whatever started advisor
-                spec = importlib.util.find_spec(target.module)
-        except (ImportError, ValueError) as exc:
-            raise WatchError(f"-m {target.module}: cannot find the module ({exc}); check the "
-                             "name and that its package is importable from here") from None
-        if spec is None:
-            raise WatchError(f"-m {target.module}: no module of that name; check the name and "
-                             "that its package is importable from the current folder")
-        return target
-    path = target.path or ""
-    if not os.path.exists(path):
-        raise WatchError(f"{path}: no such file; give the path of your training script, e.g. "
-                         "`advisor watch train.py --epochs 3`")
-    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
-        raise WatchError(f"{path}: is a folder without __main__.py; give the script inside it")
-    if not os.access(path, os.R_OK):
-        raise WatchError(f"{path}: cannot be read (permission denied); check its permissions")
-    return target
 
 
 def watch_script(target: Target, options: WatchOptions) -> ScriptRun:
@@ -147,16 +111,6 @@ def _without_own_warnings() -> Iterator[None]:
         for pattern in OWN_WARNINGS:
             warnings.filterwarnings("ignore", message=pattern)
         yield
-
-
-@contextlib.contextmanager
-def _cwd_importable() -> Iterator[None]:
-    path = list(sys.path)
-    sys.path.insert(0, os.getcwd())
-    try:
-        yield
-    finally:
-        sys.path[:] = path
 
 
 @contextlib.contextmanager
@@ -313,29 +267,3 @@ def _dynamo_compiled() -> bool:
         return False
     counters = getattr(dynamo, "counters", {})
     return bool(counters.get("stats", {}).get("unique_graphs", 0))
-
-
-def split_argv(argv: Sequence[str], with_value: set[str]) -> tuple[list[str], Target | None]:
-    """Split `advisor watch [OPTIONS] SCRIPT [ARGS...]` (or `-m MODULE`, or `-- SCRIPT`) into
-    the watch's own options and the target: everything after the script belongs to it."""
-    own: list[str] = []
-    i = 0
-    while i < len(argv):
-        word = argv[i]
-        if word == "--":
-            rest = argv[i + 1:]
-            return own, (Target(path=rest[0], args=tuple(rest[1:])) if rest else None)
-        if word == "-m":
-            if i + 1 >= len(argv):
-                own.append(word)
-                return own, None
-            return own, Target(module=argv[i + 1], args=tuple(argv[i + 2:]))
-        if word.startswith("-"):
-            own.append(word)
-            if word in with_value and "=" not in word and i + 1 < len(argv):
-                own.append(argv[i + 1])
-                i += 1
-            i += 1
-            continue
-        return own, Target(path=word, args=tuple(argv[i + 1:]))
-    return own, None

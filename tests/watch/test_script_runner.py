@@ -279,6 +279,19 @@ def test_a_missing_script_is_a_usage_error(tmp_path, monkeypatch, capsys):
     assert code == EXIT_USAGE and "give the script to watch" in err
 
 
+@pytest.mark.parametrize("args", [["--help"], ["nope.py", "--epochs", "3"],
+                                  ["--steps", "3", "-m", "no_such_package_here"]])
+def test_help_and_a_wrong_target_are_answered_without_loading_torch(tmp_path, args):
+    """Parsing `advisor watch ...` and refusing a wrong path cost no torch import (seconds)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "advisor", "watch",
+                           *args], cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == (EXIT_OK if args == ["--help"] else EXIT_USAGE), done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert imported and not {m for m in imported if m.split(".")[0] == "torch"}
+
+
 def test_a_script_that_exits_before_training(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "early.py", """\
