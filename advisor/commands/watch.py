@@ -145,6 +145,10 @@ def _exit_code(args: argparse.Namespace, ending: Any, report: Any, written: list
               "backward() by then (raise --budget if its set-up is slow); report of what was "
               f"seen written to {where}", file=sys.stderr)
         return EXIT_USER_CODE
+    if ending.how == "capped" and steps:
+        print(f"advisor watch: the budget ({report.options.get('budget', 0):g} s) ran out "
+              f"after {steps} of {report.options.get('steps')} training steps; partial report "
+              f"written to {where}", file=sys.stderr)
     if not steps and ending.how == "finished":
         print("advisor watch: the script ended without a training step (no optimizer stepped, "
               "no backward() was called): there was no loop to watch; give the script that "

@@ -395,6 +395,36 @@ def test_a_script_that_never_creates_an_optimizer_within_the_budget(tmp_path, mo
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)   # no alarm left behind
 
 
+def test_a_budget_that_ends_a_training_script_says_after_how_many_steps(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Three steps, then a wait that never ends: the budget stops it with what was seen."""
+    import torch
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)  # torch's lazy imports done
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "hangs.py", """\
+        import time
+
+        import torch
+        from torch import nn
+
+        model = nn.Linear(8, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(3):
+            opt.zero_grad()
+            nn.functional.mse_loss(model(torch.ones(4, 8)), torch.zeros(4, 2)).backward()
+            opt.step()
+        while True:          # a validation that waits on a lock forever
+            time.sleep(0.05)
+        """)
+    code, _, err = watch(capsys, "--budget", 2, "--json", "r.json", "hangs.py")
+    assert code == EXIT_OK
+    assert "budget (2 s) ran out after 3 of 200 training steps" in err
+    doc = report(tmp_path / "r.json")
+    assert doc["partial"] is True and watch_details(doc)["ending"] == "capped"
+    assert doc["facts"]["loop.optimizer_steps"] == 3
+
+
 COMPILED = """\
 import torch
 from torch import nn
