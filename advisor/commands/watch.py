@@ -32,6 +32,8 @@ from advisor.errors import (
     AdvisorError,
     UsageError,
 )
+from advisor.watching.target import check_target
+from advisor.watching.target import split_argv as split_target
 
 OUTPUTS = ("json", "markdown", "html")
 WITH_VALUE = {"--steps", "--budget", "--json", "--markdown", "--html", "--fail-on", "--kb",
@@ -45,10 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=positive_int, default=200,
                         help="training steps to watch (optimizer steps, or backward passes "
                              "where there is no optimizer; default 200); then the script is "
-                             "stopped")
-    parser.add_argument("--budget", type=positive_seconds, default=300.0, metavar="SECONDS",
-                        help="a cap in seconds (default 300); the steps decide, a capped "
-                             "watch says so")
+                             "stopped (with --follow it runs on: the steps only set how often "
+                             "statistics are sampled)")
+    parser.add_argument("--budget", type=positive_seconds, default=None, metavar="SECONDS",
+                        help="a cap in seconds (default 300, none with --follow); the steps "
+                             "decide, a capped watch says so")
     parser.add_argument("--follow", action="store_true",
                         help="let the script run to its end (sampled statistics), report at "
                              "the end or at the first NaN")
@@ -72,9 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], Any]:
     """The watch's own words, and the target (script or module with its arguments)."""
-    from advisor.watching.script import split_argv as split
-
-    return split(argv, WITH_VALUE)
+    return split_target(argv, WITH_VALUE)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,17 +96,16 @@ def _watch(args: argparse.Namespace) -> int:
     dirs = kb_dirs(args)
     check_knowledge(dirs)
 
-    from advisor.watching.options import WatchOptions
-    from advisor.watching.script import check_target, watch_script
-
-    check_target(target)
+    check_target(target)   # a wrong path is answered before torch is loaded
     # --nproc N: N processes through torchrun, one watch each; under torchrun, rank 0 speaks
     from advisor.watching.distributed import distribute
+    from advisor.watching.options import WatchOptions
+    from advisor.watching.script import watch_script
 
     launched = distribute(args)
     if launched is not None:
         return launched
-    options = WatchOptions(steps=args.steps, budget=args.budget, follow=args.follow,
+    options = WatchOptions(steps=args.steps, budget=_budget(args), follow=args.follow,
                            every_step=args.every_step, kb_dirs=tuple(dirs))
     if not args.quiet:
         what = "to its end" if args.follow else f"for {args.steps} training steps"
@@ -126,17 +126,45 @@ def _watch(args: argparse.Namespace) -> int:
     return _exit_code(args, run.ending, report, written, failed)
 
 
+def _budget(args: argparse.Namespace) -> float:
+    """--follow runs the script to its end: no cap unless --budget is given."""
+    from advisor.watching.options import DEFAULT_BUDGET
+    from advisor.watching.script import UNCAPPED
+
+    if args.budget is not None:
+        return float(args.budget)
+    return UNCAPPED * 10 if args.follow else DEFAULT_BUDGET
+
+
 def _exit_code(args: argparse.Namespace, ending: Any, report: Any, written: list[str],
                failed: list[str]) -> int:
     where = ", ".join(written) if written else "nothing (no --json/--markdown/--html)"
+    steps = report.details.get("watch", {}).get("steps_watched", 0)
     if ending.how == "interrupted":
-        print(f"advisor watch: interrupted; partial report written to {where}", file=sys.stderr)
+        at = f" at {ending.where}" if ending.where else ""
+        print(f"advisor watch: interrupted{at} after {steps} training steps; partial report "
+              f"written to {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if ending.how in ("crashed", "exited"):
         at = f" at {ending.where}" if ending.where else ""
         print(f"advisor watch: the script ended with an error{at}: {ending.error_message}; "
               f"report of what was seen written to {where}", file=sys.stderr)
         return EXIT_USER_CODE
+    if ending.how == "capped" and not steps:
+        budget = report.options.get("budget", 0)
+        print(f"advisor watch: the budget ({budget:g} s) ran out before any training step"
+              ": the script created no optimizer that stepped and called no "
+              "backward() by then (raise --budget if its set-up is slow); report of what was "
+              f"seen written to {where}", file=sys.stderr)
+        return EXIT_USER_CODE
+    if ending.how == "capped" and steps:
+        print(f"advisor watch: the budget ({report.options.get('budget', 0):g} s) ran out "
+              f"after {steps} of {report.options.get('steps')} training steps; partial report "
+              f"written to {where}", file=sys.stderr)
+    if not steps and ending.how == "finished":
+        print("advisor watch: the script ended without a training step (no optimizer stepped, "
+              "no backward() was called): there was no loop to watch; give the script that "
+              f"trains; report of what was seen written to {where}", file=sys.stderr)
     if failed:
         return EXIT_USAGE
     from advisor.engine.result import fails_on

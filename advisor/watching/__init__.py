@@ -10,13 +10,25 @@ diagnoses and report as the probe.
 - `observer`: the hooks and the raw counts (`LoopObserver`).
 - `statistics`: the sampled statistics taken at optimizer steps (gradient norms, update ratios).
 - `session`: `Watch`, the context manager behind `advisor.watch(...)` and the script runner.
+- `target`: what to run (script or module, its arguments), checked before torch loads.
 - `script`: runs a script or module as `python` would, under a `Watch`, and stops it cleanly.
 - `report`: what was seen -> facts -> diagnoses -> `ProbeReport`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from advisor.watching.options import WatchOptions
-from advisor.watching.session import Watch, watch
 
 __all__ = ["Watch", "WatchOptions", "watch"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Watch` and `watch` load torch, so they are imported on first use: the command line
+    parses `advisor watch ...` and refuses a wrong path (advisor.watching.target) without it."""
+    if name in ("Watch", "watch"):
+        from advisor.watching import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module 'advisor.watching' has no attribute {name!r}")

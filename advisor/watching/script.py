@@ -14,38 +14,29 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib.util
 import os
 import runpy
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
 from advisor.report.probe import ProbeReport
-from advisor.watching.errors import WatchError
 from advisor.watching.observer import WatchStopped
 from advisor.watching.options import WatchOptions
 from advisor.watching.report import Ending
 from advisor.watching.session import Watch
+from advisor.watching.target import Target, check_target, split_argv
+
+__all__ = ["ScriptRun", "Target", "check_target", "split_argv", "watch_script"]
 
 NO_GRADIENT = "does not require grad and does not have a grad_fn"
-
-
-@dataclass(frozen=True)
-class Target:
-    """What to run: a script path or a module name, and the script's own arguments."""
-
-    path: str | None = None
-    module: str | None = None
-    args: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.module if self.module else os.path.basename(self.path or "?")
+# a budget above this is no cap at all (`advisor.watch()`, `--follow` without --budget)
+UNCAPPED = 1e8
 
 
 @dataclass
@@ -55,27 +46,6 @@ class ScriptRun:
     report: ProbeReport
     ending: Ending
     notes: list[str] = field(default_factory=list)
-
-
-def check_target(target: Target) -> Target:
-    """Refuse, before anything runs, a script that does not exist or a module not found."""
-    if target.module:
-        try:
-            spec = importlib.util.find_spec(target.module)
-        except (ImportError, ValueError) as exc:
-            raise WatchError(f"-m {target.module}: cannot find the module ({exc}); check the "
-                             "name and that its package is importable from here") from None
-        if spec is None:
-            raise WatchError(f"-m {target.module}: no module of that name; check the name and "
-                             "that its package is importable from the current folder")
-        return target
-    path = target.path or ""
-    if not os.path.exists(path):
-        raise WatchError(f"{path}: no such file; give the path of your training script, e.g. "
-                         "`advisor watch train.py --epochs 3`")
-    if os.path.isdir(path) and not os.path.exists(os.path.join(path, "__main__.py")):
-        raise WatchError(f"{path}: is a folder without __main__.py; give the script inside it")
-    return target
 
 
 def watch_script(target: Target, options: WatchOptions) -> ScriptRun:
@@ -101,7 +71,7 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
     (the live DataLoaders and optimizers are read from it)."""
     ending = Ending()
     keep: object = None
-    with _as_main(target), _budget_timer(watch), watch:
+    with _as_main(target), _without_own_warnings(), _budget_timer(watch) as timer, watch:
         try:
             if target.module:
                 runpy.run_module(target.module, run_name="__main__", alter_sys=True)
@@ -125,17 +95,34 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
             ending.how = "crashed"
             ending.error_type = type(exc).__name__
             ending.error_message = f"{type(exc).__name__}: {exc}"[:1000]
-            ending.where = _user_frame(exc.__traceback__)
+            ending.where = _user_frame(exc.__traceback__) or _syntax_where(exc)
             keep = exc.__traceback__
         finally:
+            timer.disarm()
             sys.stdout.flush()
     return ending, keep
 
 
+# Warnings that the watch's own hooks cause in torch, never the user's code: not shown, not
+# reported (torch.compile warns that global module hooks fire once more for its wrapper).
+OWN_WARNINGS = (r"Using `torch\.compile\(module\)` when there are global hooks on modules",)
+
+
+@contextlib.contextmanager
+def _without_own_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        for pattern in OWN_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)
+        yield
+
+
 @contextlib.contextmanager
 def _as_main(target: Target) -> Iterator[None]:
-    """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after."""
-    argv, path = list(sys.argv), list(sys.path)
+    """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after, and so
+    are the working directory and the standard streams the script may have changed (the
+    report is printed and written where the user asked for it)."""
+    argv, path = sys.argv, list(sys.path)   # sys.argv is replaced below, never changed
+    cwd, stdout, stderr = os.getcwd(), sys.stdout, sys.stderr
     if target.module:
         sys.argv = [target.module, *target.args]   # runpy puts the module's file in argv[0]
         sys.path.insert(0, os.getcwd())
@@ -146,30 +133,50 @@ def _as_main(target: Target) -> Iterator[None]:
     try:
         yield
     finally:
-        sys.argv[:] = argv
+        sys.argv = argv
         sys.path[:] = path
+        sys.stdout, sys.stderr = stdout, stderr
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+
+
+class _Timer:
+    """The budget's alarm, armed while the script runs: once the script has returned, a late
+    alarm must not raise into the runner's own code."""
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def disarm(self) -> None:
+        self.armed = False
+        if hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 @contextlib.contextmanager
-def _budget_timer(watch: Watch) -> Iterator[None]:
+def _budget_timer(watch: Watch) -> Iterator[_Timer]:
     """The budget as an alarm: code that never reaches a hook (stuck before training, or never
     creating an optimizer) is stopped too. Only on the main thread of a POSIX system; elsewhere
     the hooks alone enforce it."""
+    timer = _Timer()
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or watch.options.follow and watch.options.budget > 1e8:
-        yield
+    if not usable or watch.options.budget > UNCAPPED:
+        timer.armed = False
+        yield timer
         return
 
     def alarm(signum: int, frame: object) -> None:
-        watch.observer.budget_spent()
-        raise WatchStopped("budget")
+        if timer.armed:
+            timer.armed = False
+            watch.observer.budget_spent()
+            raise WatchStopped("budget")
 
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.setitimer(signal.ITIMER_REAL, watch.options.budget)
     try:
-        yield
+        yield timer
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        timer.disarm()
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -184,6 +191,13 @@ def _user_frame(tb: TracebackType | None) -> str | None:
     return where
 
 
+def _syntax_where(exc: BaseException) -> str | None:
+    """A script that does not compile has no frame of its own: the error names the place."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    return None
+
+
 def _is_user_file(name: str) -> bool:
     if name.startswith("<"):
         return False
@@ -196,70 +210,63 @@ def _is_user_file(name: str) -> bool:
 
 
 def _environment_notes(watch: Watch, ending: Ending) -> list[str]:
-    """What the user should know about how the watch could see the run."""
+    """What the user should know about how the watch could see the run. (A budget that ran out
+    is noted by the training judgement, which knows how many steps were planned.)"""
     obs = watch.observer
     notes = []
-    if ending.how == "capped":
-        notes.append(f"The budget ({watch.options.budget:g} s) ran out after {obs.step} "
-                     "training steps: trends that need the whole run are left unknown "
-                     "(raise --budget, or lower --steps).")
-    if obs.step == 0 and ending.how in ("capped", "finished", "exited", "crashed") \
-            and not obs.optimizers and not obs.counts.backward_passes:
+    if not _training_seen(watch) and ending.how in ("capped", "finished", "exited", "crashed"):
         notes.append("No training step was seen: the script created no optimizer that "
                      "stepped and called no backward()"
-                     + (" within the budget." if ending.how == "capped" else "."))
+                     + (f" within the budget ({watch.options.budget:g} s)."
+                        if ending.how == "capped" else "."))
     workers = _loader_workers()
     if workers:
-        notes.append(f"The DataLoader uses {workers} worker processes: they only load data; "
-                     "the watch observes the main process, where the model trains.")
-    if _compiled():
-        notes.append("torch.compile is in use: hooks cannot see inside compiled regions "
-                     "(per-layer outputs of a compiled model are not observed); optimizer "
-                     "steps, backward passes and losses still are.")
+        notes.append(f"The DataLoader uses {workers} worker processes: they only load data "
+                     "and are not watched; the watch observes the main process, where the "
+                     "model trains, and ended the workers with the script.")
+    compiled = _compiled_models(obs)
+    if compiled or _dynamo_compiled():
+        which = f" ({', '.join(compiled)})" if compiled else ""
+        notes.append(f"torch.compile is in use{which}: module forward hooks cannot see inside "
+                     "a compiled model, so its layers' outputs are not observed and a NaN's "
+                     "origin is named as the whole compiled model; the optimizer step hooks "
+                     "and the backward wrapper still see every step, backward pass, loss, "
+                     "gradient norm and learning rate.")
     if ending.error_message and NO_GRADIENT in ending.error_message:
         notes.append("backward() was called on a loss with no path to any parameter: the "
                      "model's output was detached or computed under torch.no_grad().")
     return notes
 
 
+def _training_seen(watch: Watch) -> bool:
+    obs = watch.observer
+    return bool(obs.step or obs.optimizers or obs.counts.backward_passes)
+
+
+def _live_objects(kind: type) -> list[object]:
+    """Live objects of a kind, found once at the end. `type(o)`, not isinstance: isinstance on
+    a dead weakref.proxy (torch.compile keeps some) raises ReferenceError."""
+    return [o for o in gc.get_objects() if issubclass(type(o), kind)]
+
+
 def _loader_workers() -> int:
     import torch
 
-    from advisor.watching.report import _live
-
     return max((int(getattr(o, "num_workers", 0) or 0)
-                for o in _live(torch.utils.data.DataLoader)), default=0)
+                for o in _live_objects(torch.utils.data.DataLoader)), default=0)
 
 
-def _compiled() -> bool:
+def _compiled_models(obs: object) -> list[str]:
+    """Names of the watched root models that are torch.compile wrappers."""
+    roots = getattr(obs, "roots", {})
+    return [r.name for r in roots.values()
+            if type(r.module).__name__ == "OptimizedModule" and hasattr(r.module, "_orig_mod")]
+
+
+def _dynamo_compiled() -> bool:
+    """torch.compile of a function (not a module) shows only in dynamo's counters."""
     dynamo = sys.modules.get("torch._dynamo.utils")
     if dynamo is None:
         return False
     counters = getattr(dynamo, "counters", {})
     return bool(counters.get("stats", {}).get("unique_graphs", 0))
-
-
-def split_argv(argv: Sequence[str], with_value: set[str]) -> tuple[list[str], Target | None]:
-    """Split `advisor watch [OPTIONS] SCRIPT [ARGS...]` (or `-m MODULE`, or `-- SCRIPT`) into
-    the watch's own options and the target: everything after the script belongs to it."""
-    own: list[str] = []
-    i = 0
-    while i < len(argv):
-        word = argv[i]
-        if word == "--":
-            rest = argv[i + 1:]
-            return own, (Target(path=rest[0], args=tuple(rest[1:])) if rest else None)
-        if word == "-m":
-            if i + 1 >= len(argv):
-                own.append(word)
-                return own, None
-            return own, Target(module=argv[i + 1], args=tuple(argv[i + 2:]))
-        if word.startswith("-"):
-            own.append(word)
-            if word in with_value and "=" not in word and i + 1 < len(argv):
-                own.append(argv[i + 1])
-                i += 1
-            i += 1
-            continue
-        return own, Target(path=word, args=tuple(argv[i + 1:]))
-    return own, None
