@@ -113,7 +113,7 @@ def _watch(args: argparse.Namespace) -> int:
     from advisor.watching.progress import progress_from_env
 
     with progress_from_env(options) as progress:  # ADVISOR_WATCH_PROGRESS: the TUI follows
-        run = watch_script(target, options)
+        run = watch_script(target, options, on_start=progress.attach)
         progress.finish(run.report)
     report = run.report
     sys.stdout.write("\n" + report.text())

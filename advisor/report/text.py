@@ -159,6 +159,8 @@ def headline(report: ProbeReport) -> str:
     device = (report.device or {}).get("name", "?")
     command = "advisor watch" if watch else "advisor probe"
     head = f"{command}: {report.setup.get('name')} on {device}"
+    if watch and report.device is None:
+        head = f"{command}: {report.setup.get('name')} (no model seen)"
     if steps is not None:
         head += f", {steps} training steps" + (" watched" if watch else "")
     if total is not None:

@@ -560,8 +560,9 @@ class LoopObserver:
             if root.kind != "model":
                 continue
             for name, sub in root.module.named_modules():
-                self._nan_hooks.append(sub.register_forward_hook(self._nan_hook(name or
-                                                                                 root.name)))
+                # a compiled model's layers sit under _orig_mod: the user knows them without it
+                shown = name.replace("_orig_mod.", "").replace("_orig_mod", "") or root.name
+                self._nan_hooks.append(sub.register_forward_hook(self._nan_hook(shown)))
         if not self._nan_hooks:
             self._finish("nan")
 

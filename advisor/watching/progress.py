@@ -20,12 +20,10 @@ optimizer (manual updates) fires no optimizer hook: it gets only the final line.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -35,6 +33,7 @@ import torch.optim.optimizer as optim_hooks
 from advisor.report.probe import ProbeReport
 from advisor.watching.observer import LoopObserver
 from advisor.watching.options import WatchOptions
+from advisor.watching.session import Watch
 
 ENV = "ADVISOR_WATCH_PROGRESS"
 MIN_INTERVAL = 0.2  # seconds between lines that bring no new loss (steps only)
@@ -50,7 +49,6 @@ class ProgressWriter:
         self.sent_losses = 0
         self.sent_step = -1
         self._last_write = 0.0
-        self._looked = False
         self._handle: Any = None
 
     def start(self) -> None:
@@ -68,10 +66,11 @@ class ProgressWriter:
         except Exception:  # a progress line is never worth the user's run
             self.stop()
 
+    def attach(self, watch: Watch) -> None:
+        """`watch_script`'s on_start: the watch whose steps and losses are reported."""
+        self.observer = watch.observer
+
     def _report_running(self) -> None:
-        if self.observer is None and not self._looked:
-            self._looked = True  # one search of the live objects, never one per step
-            self.observer = _running_observer()
         observer = self.observer
         if observer is None:
             return
@@ -102,6 +101,9 @@ class ProgressWriter:
 class NoProgress:
     """Stands in for ProgressWriter when nobody asked for progress."""
 
+    def attach(self, watch: Watch) -> None:
+        return None
+
     def finish(self, report: ProbeReport) -> None:
         return None
 
@@ -121,17 +123,6 @@ def progress_from_env(options: WatchOptions) -> Iterator[ProgressWriter | NoProg
             yield writer
         finally:
             writer.stop()
-
-
-def _running_observer() -> LoopObserver | None:
-    """The observer of the watch that runs now. `watch_script` keeps its `Watch` to itself, so
-    it is found among live objects (the latest started and not yet done), the way the report
-    finds the script's DataLoaders."""
-    with warnings.catch_warnings():  # isinstance on some of torch's lazy attributes warns
-        warnings.simplefilter("ignore")
-        running = [o for o in gc.get_objects()
-                   if isinstance(o, LoopObserver) and o.started and o.stop_reason is None]
-    return max(running, key=lambda o: o.started, default=None)
 
 
 def _finite(values: list[Any]) -> list[float | None]:

@@ -95,7 +95,8 @@ def training_measurements(obs: LoopObserver) -> TrainingMeasurements:
     grad_bad = next((s for s, g in zip(obs.stats.norm_steps, global_, strict=True)
                      if not math.isfinite(g)), None)
     return TrainingMeasurements(
-        losses=losses, planned=len(losses), capped=obs.capped,
+        losses=losses, planned=max(len(losses), obs.options.steps) if obs.capped else len(losses),
+        capped=obs.capped,
         initial_loss=sum(early) / len(early) if early else None,
         first_nonfinite_step=first_bad, val_points=list(obs.val_points),
         global_norms=global_, grad_nonfinite_step=grad_bad, layer_grad_medians=medians,
@@ -210,11 +211,12 @@ def _live_optimizers(obs: LoopObserver) -> list[Any]:
 
 
 def _live(kind: type) -> list[Any]:
-    """Live objects of a kind, found once at the end (isinstance on some of torch's lazy
-    module attributes warns about deprecations: those are not the user's warnings)."""
+    """Live objects of a kind, found once at the end. `type(o)`, not isinstance: isinstance
+    on a dead weakref.proxy (torch.compile leaves some) raises ReferenceError, and on some of
+    torch's lazy module attributes warns about deprecations that are not the user's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [o for o in gc.get_objects() if isinstance(o, kind)]
+        return [o for o in gc.get_objects() if issubclass(type(o), kind)]
 
 
 def _grads_now(models: list[Any]) -> set[int]:

@@ -20,8 +20,7 @@ import signal
 import sys
 import threading
 import traceback
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -48,10 +47,14 @@ class ScriptRun:
     notes: list[str] = field(default_factory=list)
 
 
-def watch_script(target: Target, options: WatchOptions) -> ScriptRun:
-    """Run the script under a watch and build the report of what was seen."""
+def watch_script(target: Target, options: WatchOptions,
+                 on_start: Callable[[Watch], None] | None = None) -> ScriptRun:
+    """Run the script under a watch and build the report of what was seen; `on_start(watch)`
+    is called before the script runs (the progress writer follows the watch through it)."""
     target = check_target(target)
     watch = Watch(options=options, name=target.name, stop=True)
+    if on_start is not None:
+        on_start(watch)
     ending, keep = _run(target, watch)
     watch.ending = ending
     ending.notes.extend(_environment_notes(watch, ending))
@@ -71,7 +74,7 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
     (the live DataLoaders and optimizers are read from it)."""
     ending = Ending()
     keep: object = None
-    with _as_main(target), _without_own_warnings(), _budget_timer(watch) as timer, watch:
+    with _as_main(target), _budget_timer(watch) as timer, watch:
         try:
             if target.module:
                 runpy.run_module(target.module, run_name="__main__", alter_sys=True)
@@ -105,17 +108,6 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
 
 # Warnings that the watch's own hooks cause in torch, never the user's code: not shown, not
 # reported (torch.compile warns that global module hooks fire once more for its wrapper).
-OWN_WARNINGS = (r"Using `torch\.compile\(module\)` when there are global hooks on modules",)
-
-
-@contextlib.contextmanager
-def _without_own_warnings() -> Iterator[None]:
-    with warnings.catch_warnings():
-        for pattern in OWN_WARNINGS:
-            warnings.filterwarnings("ignore", message=pattern)
-        yield
-
-
 @contextlib.contextmanager
 def _as_main(target: Target) -> Iterator[None]:
     """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after, and so

@@ -26,6 +26,9 @@ from advisor.watching.options import DEFAULT_BUDGET, DEFAULT_STEPS, WatchOptions
 from advisor.watching.report import Ending, build_report
 
 SCHEDULER_ORDER_WARNING = "lr_scheduler.step()` before `optimizer.step()`"
+# warnings the watch itself causes (torch.compile sees the watch's global module hooks): not
+# the user's, neither shown nor counted
+OWN_WARNINGS = ("Using `torch.compile(module)` when there are global hooks on modules",)
 
 
 class Watch:
@@ -69,6 +72,8 @@ class Watch:
     def _seen_warning(self, message: Any, category: type[Warning], filename: str, lineno: int,
                       file: Any = None, line: str | None = None) -> None:
         text = str(message)
+        if any(own in text for own in OWN_WARNINGS):
+            return
         if SCHEDULER_ORDER_WARNING in text:
             self.observer.scheduler_warned = True
         key = f"{category.__name__}:{re.sub(r'[0-9]+', '#', text)}"
