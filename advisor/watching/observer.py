@@ -112,6 +112,7 @@ class LoopObserver:
     def __init__(self, options: WatchOptions, models: Iterable[nn.Module] = (),
                  optimizers: Iterable[torch.optim.Optimizer] = (), stop: bool = False) -> None:
         self.options = options
+        self._cadence = options.cadence
         self.only_models = {id(m) for m in models}
         self.only_optimizers = {id(o) for o in optimizers}
         self._explicit_models = list(models)
@@ -506,7 +507,7 @@ class LoopObserver:
             self._finish("budget")
 
     def _sampled(self) -> bool:
-        return self.step % self.options.cadence == 0 or self.step == self.options.steps - 1
+        return self.step % self._cadence == 0 or self.step == self.options.steps - 1
 
     def _drop_global_module_hooks_after_discovery(self) -> None:
         """The first optimizer step ends discovery: the roots found so far keep hooks of their

@@ -55,6 +55,7 @@ class StepStatistics:
     norms: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)
     update_ratios: list[float] = field(default_factory=list)
     _before: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+    _index: dict[int, torch.Tensor] = field(default_factory=dict)   # id(param) -> sample
 
     def before_step(self, step: int, params: list[torch.nn.Parameter]) -> None:
         """In the optimizer's pre-hook: the gradients the update will use, and the weights'
@@ -67,7 +68,14 @@ class StepStatistics:
                 self.norms.append(([id(p) for p in present], norms))
             self._before = [(p, idx, p.detach().reshape(-1)[idx].float())
                             for p in params if p.dim() >= 2 and not p.is_sparse
-                            for idx in [_strided(p)]]
+                            for idx in [self._sample_index(p)]]
+
+    def _sample_index(self, p: torch.Tensor) -> torch.Tensor:
+        """The strided sample of a weight, made once per tensor (and again if it changed)."""
+        idx = self._index.get(id(p))
+        if idx is None or idx.device != p.device or int(idx[-1]) >= p.numel():
+            idx = self._index[id(p)] = _strided(p)
+        return idx
 
     def after_step(self) -> None:
         """In the optimizer's post-hook: |w_after - w_before| / |w_before| per weight matrix
@@ -75,13 +83,13 @@ class StepStatistics:
         before, self._before = self._before, None
         if not before:
             return
-        with torch.no_grad():
-            ratios = []
-            for p, idx, old in before:
-                new = p.detach().reshape(-1)[idx].float()
-                den = float(old.norm())
-                if den > 0:
-                    ratios.append(float((new - old).norm()) / den)
+        with torch.no_grad():  # fused: one read back to the host, not two per matrix
+            olds = [old for _, _, old in before]
+            news = [p.detach().reshape(-1)[idx].float() for p, idx, _ in before]
+            num = torch.stack(torch._foreach_norm(torch._foreach_sub(news, olds)))
+            den = torch.stack(torch._foreach_norm(olds))
+            pairs = torch.stack([num, den]).double().cpu().tolist()
+        ratios = [n / d for n, d in zip(*pairs, strict=True) if d > 0]
         finite = sorted(r for r in ratios if math.isfinite(r))
         if finite:
             self.update_ratios.append(finite[len(finite) // 2])
