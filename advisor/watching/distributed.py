@@ -585,7 +585,9 @@ def free_port() -> int:
 def watch_words(args: Any) -> list[str]:
     """The watch's own options, as each rank's `advisor watch` takes them (all but --nproc);
     ranks are quiet: the launcher says what runs."""
-    words = ["--steps", str(args.steps), "--budget", repr(float(args.budget)), "--quiet"]
+    words = ["--steps", str(args.steps), "--quiet"]
+    if args.budget is not None:  # none given: each rank takes the command's own default
+        words += ["--budget", repr(float(args.budget))]
     words += ["--follow"] if args.follow else []
     words += ["--every-step"] if args.every_step else []
     for flag in ("json", "markdown", "html"):

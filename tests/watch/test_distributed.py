@@ -216,6 +216,8 @@ def test_each_rank_gets_the_watch_options_but_nproc():
     for name in ("steps", "budget", "every_step", "json", "fail_on", "kb", "follow"):
         assert getattr(again, name) == getattr(args, name), name
     assert again.nproc is None and again.quiet
+    no_budget = parser.parse_args(["--follow", "--nproc", "2"])  # --follow uncapped: kept so
+    assert parser.parse_args(watch_words(no_budget)).budget is None
     assert target_words(Target(path="-odd.py", args=("--lr", "1"))) == ["--", "-odd.py",
                                                                         "--lr", "1"]
     assert target_words(Target(module="pkg.train", args=("a",))) == ["-m", "pkg.train", "a"]
