@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from advisor.report.probe import ProbeReport
 from advisor.watching.observer import WatchStopped
@@ -122,14 +123,54 @@ def _as_main(target: Target) -> Iterator[None]:
         script = target.path or ""
         sys.argv = [script, *target.args]
         sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    shadowed = {} if target.module else _shadow_local_modules(sys.path[0])
     try:
         yield
     finally:
+        _forget_local_modules(sys.path[0], shadowed)
         sys.argv = argv
         sys.path[:] = path
         sys.stdout, sys.stderr = stdout, stderr
         with contextlib.suppress(OSError):
             os.chdir(cwd)
+
+
+def _local_names(folder: str) -> set[str]:
+    """Top-level module names the script's folder provides (helper.py, utils/__init__.py)."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return set()
+    names = {e[:-3] for e in entries if e.endswith(".py")}
+    names |= {e for e in entries if os.path.isfile(os.path.join(folder, e, "__init__.py"))}
+    return {n for n in names if n.isidentifier() and n != "advisor" and n != "__main__"}
+
+
+def _inside(module: Any, folder: str) -> bool:
+    where = getattr(module, "__file__", None)
+    return bool(where) and os.path.abspath(where).startswith(os.path.abspath(folder) + os.sep)
+
+
+def _shadow_local_modules(folder: str) -> dict[str, Any]:
+    """A fresh `python SCRIPT` imports the script's own helper.py, not a module of the same name
+    this process loaded from elsewhere (another script watched in the same process, a probed
+    setup's folder): those are set aside while the script runs, and put back after."""
+    shadowed = {}
+    for name in _local_names(folder):
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            if not _inside(sys.modules[key], folder):
+                shadowed[key] = sys.modules.pop(key)
+    return shadowed
+
+
+def _forget_local_modules(folder: str, shadowed: dict[str, Any]) -> None:
+    """The script's own modules leave with it (the next watch in this process imports its own),
+    and the ones set aside come back."""
+    for name in _local_names(folder):
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            if _inside(sys.modules[key], folder):
+                del sys.modules[key]
+    sys.modules.update(shadowed)
 
 
 class _Timer:

@@ -593,3 +593,25 @@ def test_the_hooks_are_gone_after_a_watched_script(tmp_path, monkeypatch, capsys
     assert warnings.filters == filters
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is alarm
+
+
+def test_the_scripts_own_module_wins_over_one_of_the_same_name_loaded_before(tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    """`python train.py` in a fresh process imports train.py's own helper.py: one named the
+    same that this process loaded from elsewhere (a probed setup's folder, an earlier watch)
+    must not stand in for it, and is back after the watch."""
+    monkeypatch.chdir(tmp_path)  # the script writes seen.json where it runs
+    other = write(tmp_path / "other", "helper.py", "VALUE = 'other'\n")
+    monkeypatch.syspath_prepend(str(other.parent))
+    import importlib
+
+    stale = importlib.import_module("helper")
+    monkeypatch.setitem(sys.modules, "helper", stale)
+    script = write(tmp_path / "code", "train.py", TRAIN)
+    write(tmp_path / "code", "helper.py", "VALUE = 7\n")
+    script.write_text(script.read_text() + "import helper\nprint('helper', helper.VALUE)\n")
+    code, out, err = watch(capsys, "--steps", 30, script, "--steps", 3)
+    assert code == EXIT_OK, err
+    assert "helper 7" in out
+    assert sys.modules["helper"] is stale
