@@ -113,10 +113,9 @@ class LoopObserver:
                  optimizers: Iterable[torch.optim.Optimizer] = (), stop: bool = False) -> None:
         self.options = options
         self._cadence = options.cadence
-        self.only_models = {id(m) for m in models}
-        self.only_optimizers = {id(o) for o in optimizers}
         self._explicit_models = list(models)
         self.explicit_optimizers = list(optimizers)
+        self.only_optimizers = {id(o) for o in self.explicit_optimizers}
         self.scheduler_warned = False
         self.grad_seen: set[int] = set()   # model tensors seen holding a gradient
         self.warnings: list[dict[str, Any]] = []
@@ -136,6 +135,7 @@ class LoopObserver:
         self._handles: list[Any] = []
         self._restore: list[Callable[[], None]] = []
         self._global_modules = False
+        self._module_handles: list[Any] = []
         self._depth = 0
         self._in_step = 0
         self._window_losses: list[tuple[torch.Tensor, bool]] = []
@@ -153,9 +153,7 @@ class LoopObserver:
         self._manual_reps: list[tuple[torch.Tensor, int, int]] = []
         self._fingerprint: torch.Tensor | None = None
         self._first_fingerprint: torch.Tensor | None = None
-        self._scaler_steps = 0
         self._nan_hooks: list[Any] = []
-        self._nan_armed = False
 
     # ------------------------------------------------------------------ install / remove
     def start(self) -> None:
@@ -556,7 +554,6 @@ class LoopObserver:
     def _arm_nan_locator(self) -> None:
         """After the first non-finite loss: hooks on every layer of the watched models report
         the first one whose output is not finite at the next forward; then the watch stops."""
-        self._nan_armed = True
         for root in self.roots.values():
             if root.kind != "model":
                 continue
