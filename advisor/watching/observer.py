@@ -29,6 +29,7 @@ import torch
 import torch.optim.optimizer as optim_hooks
 from torch import nn
 
+from advisor.facts.loop import LoopMeasurements
 from advisor.instruments.base import step_closure
 from advisor.watching.models import (
     RootModule,
@@ -75,32 +76,6 @@ class OptimizerState:
         return self.params
 
 
-@dataclass
-class LoopCounts:
-    """The raw counts, in the terms of `advisor.facts.loop.LoopMeasurements`."""
-
-    backward_passes: int = 0
-    grad_forwards: int = 0
-    backwards_per_step: list[int] = field(default_factory=list)
-    repeated_backwards: int = 0
-    train_mode_backwards: int = 0
-    eval_mode_backwards: int = 0
-    eval_switch_steps: list[int] = field(default_factory=list)
-    stale_grad_steps: int = 0
-    stale_checked_steps: int = 0
-    manual_updates: int = 0
-    manual_stale_updates: int = 0
-    lrs: list[float] = field(default_factory=list)
-    accumulation_scaled_backwards: int = 0
-    accumulation_unscaled_backwards: int = 0
-    eval_backwards: int = 0
-    eval_backward_leaks: int = 0
-    amp_skipped_steps: int = 0
-    nonfinite_step: int | None = None
-    nonfinite_module: str | None = None
-    params_changed: bool | None = None
-
-
 class LoopObserver:
     """Installs the hooks, keeps the counts, and (for a script) stops it when told to.
 
@@ -120,7 +95,8 @@ class LoopObserver:
         self.grad_seen: set[int] = set()   # model tensors seen holding a gradient
         self.warnings: list[dict[str, Any]] = []
         self.stop_on_done = stop
-        self.counts = LoopCounts()
+        # counted as the hooks fire, in the record's own terms; the report fills the rest
+        self.counts = LoopMeasurements()
         self.stats = StepStatistics()
         self.losses = LossLog()
         self.roots: dict[int, RootModule] = {}

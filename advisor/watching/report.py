@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -52,31 +52,22 @@ def loop_measurements(obs: LoopObserver, ending: Ending) -> LoopMeasurements:
     models = [r for r in obs.roots.values() if r.kind == "model"]
     model_tensors = {id(p) for r in models for p in r.params}
     trained = {pid for pid in model_tensors if pid in with_grad} | _grads_now(models)
-    return LoopMeasurements(
+    return replace(
+        obs.counts,  # what the hooks counted; below, what is known only at the end
         optimizer_steps=obs.primary.steps if obs.primary else 0,
-        optimizers=len(optimizers), backward_passes=c.backward_passes,
-        grad_forwards=c.grad_forwards, backwards_per_step=list(c.backwards_per_step),
-        repeated_backwards=c.repeated_backwards,
-        train_mode_backwards=c.train_mode_backwards, eval_mode_backwards=c.eval_mode_backwards,
+        optimizers=len(optimizers),
+        backwards_per_step=list(c.backwards_per_step), eval_switch_steps=list(c.eval_switch_steps),
+        lrs=list(c.lrs),
         mode_dependent_layers=sorted({n for r in models for n in _mode_layers(r.module)}),
-        eval_switch_steps=list(c.eval_switch_steps),
-        stale_grad_steps=c.stale_grad_steps, stale_checked_steps=c.stale_checked_steps,
-        manual_updates=c.manual_updates, manual_stale_updates=c.manual_stale_updates,
-        lrs=list(c.lrs), scheduler_before_optimizer_warned=obs.scheduler_warned,
+        scheduler_before_optimizer_warned=obs.scheduler_warned,
         loader_lengths=_loader_lengths(),
-        accumulation_scaled_backwards=c.accumulation_scaled_backwards,
-        accumulation_unscaled_backwards=c.accumulation_unscaled_backwards,
-        params_changed=c.params_changed,
         optimizer_tensors=len(opt_tensors),
         optimizer_tensors_with_grad=sum(1 for pid in opt_tensors if pid in with_grad),
         model_tensors_not_in_optimizer=(
             sum(1 for pid in trained if pid not in opt_tensors) if optimizers else 0),
         optimizer_tensors_outside_models=(
             sum(1 for pid in opt_tensors if pid not in model_tensors) if models else 0),
-        eval_backwards=c.eval_backwards, eval_backward_leaks=c.eval_backward_leaks,
-        amp_skipped_steps=c.amp_skipped_steps, nonfinite_step=c.nonfinite_step,
-        nonfinite_module=c.nonfinite_module, error_type=ending.error_type,
-        error_message=ending.error_message)
+        error_type=ending.error_type, error_message=ending.error_message)
 
 
 def training_measurements(obs: LoopObserver) -> TrainingMeasurements:
