@@ -53,6 +53,16 @@ SMOOTH_RISE_INCREASES = 2
 # `epochs` reaches 0 after `epochs` batches) falls that far within tens of steps.
 EPOCH_WINDOW = 0.9
 COLLAPSE_FRACTION = 1e-3
+# a step schedule stepped per batch: at least STEP_DROPS drops from a plateau (a rate held for
+# 2 steps or more) within the first epoch, taking the rate to STEP_DROP_FALL of its peak. A
+# per-epoch StepLR drops once per epoch; per-batch cosine, exponential and linear schedules
+# change every step (no plateau); MultiStepLR milestones in iterations drop rarely.
+STEP_DROPS = 3
+STEP_DROP_FALL = 0.1
+# the rate fell below this share of its peak (not to 0: that is `lr_reaches_zero`) while the
+# script was still training when the watch stopped it: a healthy schedule reaches such rates
+# only in its last steps, and those were not reached (the script had more to do)
+STOPPED_COLLAPSE = 1e-4
 # "The LR reaches zero while training continues": the rate is <= 0 for 3 consecutive steps
 # after it was positive. One zero step is what a cosine to eta_min=0 gives at its end (and
 # the first step of a linear warm-up from 0, which comes before any positive rate); 3 steps at
@@ -136,6 +146,8 @@ class LoopMeasurements:
     # does not require grad and does not have a grad_fn" -> no gradient flow)
     error_type: str | None = None
     error_message: str | None = None
+    # the watch stopped the script after its steps: training would have gone on
+    stopped_by_watch: bool = False
 
 
 def judge_loop(m: LoopMeasurements) -> Judgement:
@@ -231,12 +243,15 @@ def judge_schedule(m: LoopMeasurements) -> Judgement:
     zero = reaches_zero(lrs)
     if zero is not None:
         j.facts["loop.lr_reaches_zero"] = zero
+    verdicts = [collapsed_while_training(lrs, m.stopped_by_watch)]
     epoch = epoch_steps(m)
     if epoch is not None:
         j.details["epoch_steps"] = epoch
-        exhausted = schedule_exhausted(lrs, epoch)
-        if exhausted is not None:
-            j.facts["loop.lr_schedule_exhausted"] = exhausted
+        verdicts += [schedule_exhausted(lrs, epoch), step_drops_within_epoch(lrs, epoch)]
+    if True in verdicts:
+        j.facts["loop.lr_schedule_exhausted"] = True
+    elif False in verdicts:
+        j.facts["loop.lr_schedule_exhausted"] = False
     return j
 
 
@@ -333,6 +348,41 @@ def schedule_exhausted(lrs: Sequence[float], epoch: int) -> bool | None:
             return True
         peak = max(peak, x)
     return False if len(lrs) >= window else None
+
+
+def step_drops_within_epoch(lrs: Sequence[float], epoch: int) -> bool | None:
+    """A step schedule sized in epochs and stepped every batch: STEP_DROPS or more drops from
+    a plateau within the first EPOCH_WINDOW of the first epoch, down to STEP_DROP_FALL of the
+    peak (StepLR(step_size=10, gamma=0.5) per batch: 4 halvings in 45 batches). None when the
+    watch ended before that window without it."""
+    window = max(2, int(EPOCH_WINDOW * epoch))
+    head = list(lrs[:window])
+    drops, run = 0, 1
+    for prev, x in zip(head[:-1], head[1:], strict=True):
+        if same_lr(prev, x):
+            run += 1
+            continue
+        if x < prev and run >= 2:
+            drops += 1
+        run = 1
+    if drops >= STEP_DROPS and head and min(head) <= STEP_DROP_FALL * max(head):
+        return True
+    return False if len(lrs) >= window else None
+
+
+def collapsed_while_training(lrs: Sequence[float], stopped_by_watch: bool) -> bool | None:
+    """After its peak the rate fell to STOPPED_COLLAPSE of it (but not to 0) while the script
+    still had training to do (the watch stopped it): a schedule used up far too early, such as
+    ExponentialLR(gamma=0.9) meant per epoch and stepped every batch. None when the script
+    ended by itself (its schedule may rightly end near 0)."""
+    if not stopped_by_watch or len(lrs) < 10:
+        return None
+    # the last tenth is left out: a schedule sized to end right where the watch stopped
+    # (its final evaluation ran into the stop) reaches tiny rates only there
+    head = lrs[:int(EPOCH_WINDOW * len(lrs))]
+    peak_at = max(range(len(head)), key=lambda i: head[i])
+    peak, low = head[peak_at], min(head[peak_at:])
+    return bool(peak > 0 and 0 < low <= STOPPED_COLLAPSE * peak)
 
 
 # ------------------------------------------------------------------ accumulation and steps

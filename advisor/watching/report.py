@@ -67,7 +67,8 @@ def loop_measurements(obs: LoopObserver, ending: Ending) -> LoopMeasurements:
             sum(1 for pid in trained if pid not in opt_tensors) if optimizers else 0),
         optimizer_tensors_outside_models=(
             sum(1 for pid in opt_tensors if pid not in model_tensors) if models else 0),
-        error_type=ending.error_type, error_message=ending.error_message)
+        error_type=ending.error_type, error_message=ending.error_message,
+        stopped_by_watch=ending.how == "stopped")
 
 
 def training_measurements(obs: LoopObserver) -> TrainingMeasurements:

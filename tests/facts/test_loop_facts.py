@@ -20,6 +20,7 @@ from torch.optim import lr_scheduler as sched
 
 from advisor.engine import Engine
 from advisor.facts.loop import (
+    COLLAPSE_FRACTION,
     LoopMeasurements,
     classify_error,
     epoch_steps,
@@ -546,3 +547,49 @@ def _needs_loop_fact(cond) -> bool:
     if isinstance(cond, AnyOf):
         return all(_needs_loop_fact(p) for p in cond.parts)
     return False
+
+
+def test_a_mild_step_schedule_stepped_per_batch_is_seen_by_its_plateau_drops():
+    """StepLR(step_size=10, gamma=0.5) meant in epochs, stepped per batch: four halvings in the
+    first 45 batches (1/16 of the start), too mild for the three-decade collapse."""
+    lrs = lr_series(lambda o: sched.StepLR(o, step_size=10, gamma=0.5), 200)
+    assert lrs[44] > COLLAPSE_FRACTION * lrs[0]
+    facts = judge_loop(loop_with_lrs(lrs)).facts
+    assert facts["loop.lr_schedule_exhausted"] is True
+    assert diagnosed(loop_with_lrs(lrs))[0] == "scheduler_stepped_per_batch"
+
+
+@pytest.mark.parametrize("name,make", [
+    ("StepLR(step_size=100 iterations, gamma=0.1)",
+     lambda o: sched.StepLR(o, step_size=100, gamma=0.1)),
+    ("StepLR(step_size=5 iterations, gamma=0.98)",
+     lambda o: sched.StepLR(o, step_size=5, gamma=0.98)),
+    ("MultiStepLR milestones in iterations", lambda o: sched.MultiStepLR(o, [120, 180], 0.1)),
+    ("ExponentialLR(0.999) per batch", lambda o: sched.ExponentialLR(o, 0.999)),
+])
+def test_per_iteration_step_schedules_stay_silent(name, make):
+    lrs = lr_series(make, 200)
+    m = loop_with_lrs(lrs)
+    m.stopped_by_watch = True
+    assert judge_loop(m).facts.get("loop.lr_schedule_exhausted") is not True, name
+    assert not SCHEDULE_IDS & set(diagnosed(m)), name
+
+
+def test_an_epoch_decay_stepped_per_batch_collapses_while_training_goes_on():
+    """ExponentialLR(gamma=0.93) meant per epoch, stepped per batch: 4 % of the rate left at
+    the end of the first epoch (no three-decade collapse there, no plateau), 2e-6 by step 180,
+    and the script was still training when the watch stopped it. Had the script ended by
+    itself, its schedule might rightly have ended near 0: no verdict."""
+    lrs = lr_series(lambda o: sched.ExponentialLR(o, 0.93), 200)
+    m = loop_with_lrs(lrs)
+    assert judge_loop(m).facts.get("loop.lr_schedule_exhausted") is not True
+    m.stopped_by_watch = True
+    assert judge_loop(m).facts["loop.lr_schedule_exhausted"] is True
+    assert diagnosed(m)[0] == "scheduler_stepped_per_batch"
+
+
+@pytest.mark.parametrize("name", list(HEALTHY_SCHEDULES))
+def test_healthy_schedules_stay_silent_when_the_watch_stops_the_script(name):
+    m = loop_with_lrs(HEALTHY_SCHEDULES[name]())
+    m.stopped_by_watch = True
+    assert judge_loop(m).facts.get("loop.lr_schedule_exhausted") is not True
