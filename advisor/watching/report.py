@@ -24,6 +24,7 @@ from advisor.probing.collectors.model import observe_optimizer
 from advisor.probing.device import describe
 from advisor.probing.facts import Observations
 from advisor.report.probe import ProbeReport
+from advisor.watching.models import mode_dependent_layers
 from advisor.watching.observer import LoopObserver
 
 EARLY_STEPS = 3  # the loss before training is estimated from the first steps' losses
@@ -58,7 +59,7 @@ def loop_measurements(obs: LoopObserver, ending: Ending) -> LoopMeasurements:
         optimizers=len(optimizers),
         backwards_per_step=list(c.backwards_per_step), eval_switch_steps=list(c.eval_switch_steps),
         lrs=list(c.lrs),
-        mode_dependent_layers=sorted({n for r in models for n in _mode_layers(r.module)}),
+        mode_dependent_layers=sorted({n for r in models for n in mode_dependent_layers(r.module)}),
         scheduler_before_optimizer_warned=obs.scheduler_warned,
         loader_lengths=_loader_lengths(),
         optimizer_tensors=len(opt_tensors),
@@ -76,10 +77,12 @@ def training_measurements(obs: LoopObserver) -> TrainingMeasurements:
     obs.losses.flush()
     losses = list(obs.losses.values)
     per, global_ = obs.stats.series()
+    weights = {n for r in obs.roots.values() for n, p in r.module.named_parameters()
+               if p.dim() >= 2}
     medians = {}
     for name, vals in per.items():
         finite = sorted(v for v in vals if math.isfinite(v))
-        if finite and _is_weight(obs, name):
+        if finite and name in weights:
             medians[name] = finite[len(finite) // 2]
     early = [v for v in losses[:EARLY_STEPS] if math.isfinite(v)]
     first_bad = next((s for s, v in zip(obs.losses.steps, losses, strict=True)
@@ -224,20 +227,6 @@ def _loader_lengths() -> list[int]:
         except TypeError:  # an IterableDataset without __len__
             continue
     return sorted(lengths)
-
-
-def _mode_layers(module: torch.nn.Module) -> list[str]:
-    from advisor.watching.models import mode_dependent_layers
-
-    return mode_dependent_layers(module)
-
-
-def _is_weight(obs: LoopObserver, name: str) -> bool:
-    for r in obs.roots.values():
-        for n, p in r.module.named_parameters():
-            if n == name:
-                return p.dim() >= 2
-    return False
 
 
 def _device(models: list[Any]) -> dict[str, Any] | None:

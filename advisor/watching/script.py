@@ -19,12 +19,11 @@ import runpy
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
+from advisor.probing.errors import user_frame
 from advisor.report.probe import ProbeReport
 from advisor.watching.observer import WatchStopped
 from advisor.watching.options import WatchOptions
@@ -90,16 +89,16 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
                 ending.how, ending.exit_code = "exited", code if isinstance(code, int) else 1
                 ending.error_type = "SystemExit"
                 ending.error_message = f"the script exited with {code!r}"
-                ending.where = _user_frame(exc.__traceback__)
+                ending.where = user_frame(exc)
         except KeyboardInterrupt as exc:
             ending.how = "interrupted"
-            ending.where = _user_frame(exc.__traceback__)
+            ending.where = user_frame(exc)
             keep = exc.__traceback__
         except BaseException as exc:  # the user's error: reported, never a traceback of ours
             ending.how = "crashed"
             ending.error_type = type(exc).__name__
             ending.error_message = f"{type(exc).__name__}: {exc}"[:1000]
-            ending.where = _user_frame(exc.__traceback__) or _syntax_where(exc)
+            ending.where = user_frame(exc) or _syntax_where(exc)
             keep = exc.__traceback__
         finally:
             timer.disarm()
@@ -107,8 +106,6 @@ def _run(target: Target, watch: Watch) -> tuple[Ending, object]:
     return ending, keep
 
 
-# Warnings that the watch's own hooks cause in torch, never the user's code: not shown, not
-# reported (torch.compile warns that global module hooks fire once more for its wrapper).
 @contextlib.contextmanager
 def _as_main(target: Target) -> Iterator[None]:
     """sys.argv and sys.path as `python SCRIPT args` sets them; both restored after, and so
@@ -213,33 +210,11 @@ def _budget_timer(watch: Watch) -> Iterator[_Timer]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _user_frame(tb: TracebackType | None) -> str | None:
-    """FILE:LINE of the innermost frame in the user's code (not torch, not advisor, not the
-    standard library)."""
-    where = None
-    for frame, line in traceback.walk_tb(tb):
-        name = frame.f_code.co_filename
-        if _is_user_file(name):
-            where = f"{name}:{line}"
-    return where
-
-
 def _syntax_where(exc: BaseException) -> str | None:
     """A script that does not compile has no frame of its own: the error names the place."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{exc.filename}:{exc.lineno}"
     return None
-
-
-def _is_user_file(name: str) -> bool:
-    if name.startswith("<"):
-        return False
-    parts = name.replace("\\", "/")
-    if "/site-packages/" in parts or "/dist-packages/" in parts:
-        return False
-    advisor_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    stdlib = os.path.dirname(os.__file__)
-    return not (name.startswith(advisor_root) or name.startswith(stdlib))
 
 
 def _environment_notes(watch: Watch, ending: Ending) -> list[str]:
