@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -50,6 +49,7 @@ from advisor.probing.facts import Observations
 from advisor.probing.setup import ProbeSetup, ProbeSetupError
 from advisor.probing.state import preserved, seed_everything
 from advisor.probing.watchdog import HANG_DETAIL, UserCodeHung, Watchdog
+from advisor.report.user_warnings import WarningTally
 
 Progress = Callable[..., None]
 PhaseEnd = Callable[[str, Observations], None]
@@ -460,20 +460,12 @@ def _finish(state: RunState) -> None:
     obs = state.obs
     if obs.get("runtime.error") is None:
         obs.set("runtime.error", "none")
-    seen: dict[str, dict[str, Any]] = {}
+    tally = WarningTally()
     for w in state.captured:
-        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
-            continue
-        text = str(w.message)
-        if any(text.startswith(o) for o in _OWN):
-            continue
-        key = f"{w.category.__name__}:{re.sub(r'[0-9]+', '#', text)}"
-        if key not in seen:
-            seen[key] = {"category": w.category.__name__, "message": text[:500],
-                         "where": f"{w.filename}:{w.lineno}", "count": 0}
-        seen[key]["count"] += 1
-    obs.warnings = list(seen.values())
-    obs.set("runtime.warning_count", len(seen))
+        if not any(str(w.message).startswith(o) for o in _OWN):
+            tally.add(w.category, w.message, w.filename, w.lineno)
+    obs.warnings = tally.entries()
+    obs.set("runtime.warning_count", len(obs.warnings))
     if any("target size" in w["message"] and "different to the input size" in w["message"]
            for w in obs.warnings):
         obs.set("wiring.target_shape_mismatch", True)

@@ -31,6 +31,7 @@ from torch import nn
 
 from advisor.facts.loop import LoopMeasurements
 from advisor.instruments.base import step_closure
+from advisor.report.user_warnings import WarningTally
 from advisor.watching.models import (
     RootModule,
     describe_root,
@@ -93,7 +94,7 @@ class LoopObserver:
         self.only_optimizers = {id(o) for o in self.explicit_optimizers}
         self.scheduler_warned = False
         self.grad_seen: set[int] = set()   # model tensors seen holding a gradient
-        self.warnings: list[dict[str, Any]] = []
+        self.warnings = WarningTally()   # the user's warnings, read as they pass
         self.stop_on_done = stop
         # counted as the hooks fire, in the record's own terms; the report fills the rest
         self.counts = LoopMeasurements()

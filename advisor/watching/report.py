@@ -137,7 +137,7 @@ def build_report(obs: LoopObserver, ending: Ending, name: str,
                          "update_ratio": rec.update_ratios}),
         details=sanitize({**observations.details, **_watch_details(obs, loop, ending)}),
         notes=list(observations.notes) + ending.notes,
-        warnings=list(obs.warnings),
+        warnings=obs.warnings.entries(),
         diagnoses=diagnoses,
         partial=ending.how in ("interrupted", "capped"),
         unknown_facts=unknown, kb_problem=problem)

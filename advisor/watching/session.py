@@ -13,7 +13,6 @@ optimizer.step()" warning is evidence).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -76,14 +75,7 @@ class Watch:
             return
         if SCHEDULER_ORDER_WARNING in text:
             self.observer.scheduler_warned = True
-        key = f"{category.__name__}:{re.sub(r'[0-9]+', '#', text)}"
-        seen = {f"{w['category']}:{re.sub(r'[0-9]+', '#', w['message'])}": w
-                for w in self.observer.warnings}
-        if key in seen:
-            seen[key]["count"] += 1
-        elif not issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
-            self.observer.warnings.append({"category": category.__name__, "message": text[:500],
-                                           "where": f"{filename}:{lineno}", "count": 1})
+        self.observer.warnings.add(category, message, filename, lineno)
         self._showwarning(message, category, filename, lineno, file, line)
 
     @property
