@@ -64,6 +64,27 @@ def add_probe_options(parser: argparse.ArgumentParser, steps: int, budget: float
     add_kb_option(parser)
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress display on stderr")
+    add_verify_options(parser)
+
+
+def add_verify_options(parser: argparse.ArgumentParser) -> None:
+    """--verify and its knobs: remedy trials after the diagnosis (advisor/trials)."""
+    group = parser.add_argument_group(
+        "verified remedies", "after diagnosing, try the remedies of the top diagnoses on "
+        "copies in matched short runs and say which measurably helped")
+    group.add_argument("--verify", action="store_true",
+                       help="run the remedy trials (about ten probes' worth of steps)")
+    group.add_argument("--seeds", type=positive_int, default=5, metavar="K",
+                       help="matched seeds per arm (default 5, the fewest for which the exact "
+                            "test can reach p < 0.05)")
+    group.add_argument("--verify-top", type=positive_int, default=3, metavar="N",
+                       help="try the remedies of this many top diagnoses (default 3)")
+    group.add_argument("--verify-budget", type=positive_seconds, default=300.0,
+                       metavar="SECONDS",
+                       help="a cap on the trials in seconds (default 300); trials it cuts "
+                            "are reported as not run")
+    group.add_argument("--trial-steps", type=positive_int, default=None, metavar="N",
+                       help="steps per trial run (default: --steps, at most 100)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,7 +113,9 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
     from advisor.probing.progress import ProgressDisplay
 
     options = ProbeOptions(steps=args.steps, budget=args.budget, device=args.device,
-                           amp=args.amp, seed=args.seed, kb_dirs=tuple(dirs), quiet=args.quiet)
+                           amp=args.amp, seed=args.seed, kb_dirs=tuple(dirs), quiet=args.quiet,
+                           verify=args.verify, seeds=args.seeds, verify_top=args.verify_top,
+                           verify_budget=args.verify_budget, trial_steps=args.trial_steps)
     with ProgressDisplay(enabled=not args.quiet) as display:
         report, ending = _run(spec, options, display.update)
     sys.stdout.write(report.text())

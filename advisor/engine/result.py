@@ -100,15 +100,26 @@ class Conclusion:
             "certainty": round(self.certainty, 4),
             "evidence": self.evidence,
             "explained_by": self.explained_by,
-            "remedies": [
-                {"action": r.action, "detail": r.detail, "sources": list(r.sources)}
-                for r in self.remedies
-            ],
+            "remedies": [remedy_dict(r) for r in self.remedies],
             "explanation": self.rule.explanation,
             "contested": self.rule.contested or None,
             "sources": [str(s) for s in self.sources],
             "how": self.explanation.to_dict(),
         }
+
+
+def remedy_dict(remedy: Remedy) -> dict[str, Any]:
+    """A remedy as the report stores it; one with a trial carries it, not yet verified (the
+    probe's --verify fills the verdict in)."""
+    out: dict[str, Any] = {"action": remedy.action, "detail": remedy.detail,
+                           "sources": list(remedy.sources)}
+    trial = getattr(remedy, "trial", None)
+    if trial is not None:
+        out["trial"] = {"transform": trial.transform, "args": dict(trial.arguments),
+                        "label": trial.label, "verdict": "not_run", "p_value": None,
+                        "effect": None, "seeds": 0, "control": [], "treated": [],
+                        "reason": "not verified (run with --verify)"}
+    return out
 
 
 @dataclass

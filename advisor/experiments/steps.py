@@ -36,10 +36,12 @@ def loss_value(loss: Any) -> float:
 
 
 def probe_step(compute_loss: Callable[[torch.nn.Module, Any], tuple[Any, Any, Any]],
-               step_scheduler: bool = True) -> StepFn:
+               step_scheduler: bool = True, clip_grad_norm: float | None = None) -> StepFn:
     """The step a plain training loop takes. `compute_loss(model, batch)` returns
     (loss, outputs, targets). A non-finite loss ends the step before backward, so the weights
-    that produced it are kept for the NaN localisation."""
+    that produced it are kept for the NaN localisation. `clip_grad_norm` clips the global
+    gradient norm before the update (after unscaling under a GradScaler), as a loop with
+    `clip_grad_norm_` does (a remedy trial's arm)."""
 
     def step(trainee: Trainee, batch: Any) -> StepOutput:
         model, opt, scaler = trainee.model, trainee.optimizer, trainee.scaler
@@ -55,17 +57,28 @@ def probe_step(compute_loss: Callable[[torch.nn.Module, Any], tuple[Any, Any, An
         if scaler is not None:
             scaler.scale(loss).backward()
             scale = scaler.get_scale()
+            if clip_grad_norm is not None:
+                scaler.unscale_(opt)
+                _clip(model, clip_grad_norm)
             scaler.step(opt)
             scaler.update()
             out.skipped_update = scaler.get_scale() < scale
         else:
             loss.backward()
+            if clip_grad_norm is not None:
+                _clip(model, clip_grad_norm)
             opt.step()
         if step_scheduler and trainee.scheduler is not None:
             trainee.scheduler.step()
         return out
 
     return step
+
+
+def _clip(model: torch.nn.Module, max_norm: float) -> None:
+    params = [p for p in model.parameters() if p.grad is not None]
+    if params:
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
 
 
 def user_step(train_step: Callable[..., Any], name: str = "train_step",

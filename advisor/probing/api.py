@@ -24,7 +24,9 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
           scaler: Callable[..., Any] | None = None, setup: ProbeSetup | None = None,
           steps: int = 200, budget: float = 120.0, device: str | None = None,
           amp: bool = False, seed: int = 0, kb_dirs: Sequence[str] = (),
-          progress: bool | Progress = False, diagnose: bool = True) -> ProbeReport:
+          progress: bool | Progress = False, diagnose: bool = True,
+          verify: bool = False, seeds: int = 5, verify_top: int = 3,
+          verify_budget: float = 300.0, trial_steps: int | None = None) -> ProbeReport:
     """Probe a training setup and return the report (the same content as `--json`).
 
     The setup's parts are those of `ProbeSetup` (see its docstring): `train_step` runs the
@@ -34,6 +36,10 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
     The model, optimizer and data are left exactly as they were (the probe trains copies and
     restores every RNG). Raises ProbeSetupError when the setup is unusable. `diagnose=False`
     only measures (no diagnoses in the report), for a caller that runs its own engine.
+
+    `verify=True` then tries the remedies of the `verify_top` top diagnoses on copies, in
+    matched runs of `seeds` seeds and `trial_steps` steps (default min(100, steps)), capped at
+    `verify_budget` seconds, and re-ranks the diagnoses by what helped (advisor.trials).
     """
     if setup is None:
         setup = coerce_setup({"model": model, "train_data": train_data, "loss_fn": loss_fn,
@@ -41,7 +47,9 @@ def probe(model: Any = None, train_data: Iterable[Any] | None = None, loss_fn: A
                               "step": step, "train_step": train_step, "scheduler": scheduler,
                               "scaler": scaler}, "advisor.probe()")
     options = ProbeOptions(steps=steps, budget=budget, device=device, amp=amp, seed=seed,
-                           kb_dirs=tuple(kb_dirs), quiet=not progress)
+                           kb_dirs=tuple(kb_dirs), quiet=not progress, verify=verify,
+                           seeds=seeds, verify_top=verify_top, verify_budget=verify_budget,
+                           trial_steps=trial_steps)
     callback = progress if callable(progress) else None
     if progress is True:
         from advisor.probing.progress import ProgressDisplay
@@ -58,15 +66,30 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
     the observations as each phase ends (the worker process streams them to its parent)."""
     from advisor.probing.runner import run
 
-    state = run(setup, options, progress, on_phase_end)
+    verification = None
+    after = None
+    if options.verify and with_diagnosis:
+        from advisor.trials.verify import Verification, verify_after_probe
+
+        verification = Verification(options.seeds, 0, options.verify_top, "")
+
+        def after(state: Any, ctx: Any) -> None:
+            verify_after_probe(state, ctx, options, progress, verification)
+
+    state = run(setup, options, progress, on_phase_end, after)
     diagnoses, unknown, _, problem = (
         diagnose(state.obs.facts, options.kb_dirs) if with_diagnosis else ([], [], None, None))
+    trials: list[dict[str, Any]] = []
+    summary = None
+    if verification is not None:
+        from advisor.trials.verify import attach_trials
+
+        trials, summary = attach_trials(diagnoses, verification, options)
     obs = state.obs
     return ProbeReport(
         setup=_setup_info(setup, obs),
         device=obs.details.pop("device", None),
-        options={"steps": options.steps, "budget": options.budget, "device": options.device,
-                 "amp": options.amp, "seed": options.seed},
+        options=_options_info(options),
         timings=obs.details.pop("timings", {}),
         facts=dict(obs.facts),
         series=sanitize(obs.series),
@@ -77,22 +100,41 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
         partial=state.partial,
         unknown_facts=unknown,
         kb_problem=problem,
+        trials=sanitize(trials),
+        verification=sanitize(summary),
     )
+
+
+def _options_info(options: ProbeOptions) -> dict[str, Any]:
+    info: dict[str, Any] = {"steps": options.steps, "budget": options.budget,
+                            "device": options.device, "amp": options.amp, "seed": options.seed}
+    if options.verify:
+        info.update(verify=True, seeds=options.seeds, verify_top=options.verify_top,
+                    verify_budget=options.verify_budget, trial_steps=options.trial_steps)
+    return info
+
+
+def load_knowledge(kb_dirs: Sequence[str] = ()) -> tuple[Any, str | None]:
+    """(the knowledge base, None) or (None, why it cannot be used)."""
+    try:
+        from advisor.kb import KBError, load_kb
+    except ImportError as exc:  # pragma: no cover - partial installs
+        return None, f"the engine is not available: {exc}"
+    try:
+        return load_kb(list(kb_dirs), check_examples=False), None
+    except KBError as exc:
+        return None, "the knowledge base has problems: " + "; ".join(
+            str(p) for p in exc.problems[:5])
 
 
 def diagnose(facts: dict[str, Any], kb_dirs: Sequence[str] = ()) -> tuple[
         list[dict[str, Any]], list[str], Any, str | None]:
     """Run the engine on the facts: (diagnoses, facts the KB does not know, result, problem)."""
-    try:
-        from advisor.engine import Engine
-        from advisor.kb import KBError, load_kb
-    except ImportError as exc:  # pragma: no cover - partial installs
-        return [], [], None, f"the engine is not available: {exc}"
-    try:
-        kb = load_kb(list(kb_dirs), check_examples=False)
-    except KBError as exc:
-        return [], [], None, "the knowledge base has problems: " + "; ".join(
-            str(p) for p in exc.problems[:5])
+    kb, problem = load_knowledge(kb_dirs)
+    if kb is None:
+        return [], [], None, problem
+    from advisor.engine import Engine
+
     result = Engine(kb).diagnose(facts)  # it sets aside, and lists, facts the KB does not know
     return sanitize(result.to_dict()["diagnoses"]), result.unknown_facts, result, None
 

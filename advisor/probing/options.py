@@ -17,3 +17,16 @@ class ProbeOptions:
     seed: int = 0
     kb_dirs: tuple[str, ...] = ()
     quiet: bool = False
+    # remedy trials (advisor/trials): after the diagnosis, try the remedies of the top
+    # `verify_top` diagnoses in matched runs of `seeds` seeds, `trial_steps` steps each
+    # (default min(100, steps)); `verify_budget` seconds cap them
+    verify: bool = False
+    seeds: int = 5
+    verify_top: int = 3
+    verify_budget: float = 300.0
+    trial_steps: int | None = None
+
+    @property
+    def total_budget(self) -> float:
+        """Seconds the whole run may take: the probe's budget, plus the trials' when asked."""
+        return self.budget + (self.verify_budget if self.verify else 0.0)

@@ -53,6 +53,9 @@ from advisor.report.user_warnings import WarningTally
 
 Progress = Callable[..., None]
 PhaseEnd = Callable[[str, Observations], None]
+# after(state, ctx): a last phase on the probe's context (the remedy trials), run under the
+# same guarantees as the experiments: RNG restored, threads fixed, watchdog, Ctrl-C
+AfterProbe = Callable[["RunState", ProbeContext], None]
 SHARES = {"training": 0.5, "lr_range": 0.25, "overfit": 0.25}
 # the data scan is bounded by samples and batches (data_scan.scan); its time cap only guards a
 # very slow dataset, and a scan it cuts says so
@@ -109,6 +112,7 @@ class RunState:
         self.captured: list[warnings.WarningMessage] = []
         self.watchdog: Watchdog | None = None
         self.on_phase_end: PhaseEnd | None = None
+        self.ctx: ProbeContext | None = None  # set once the model is copied
 
     def enter(self, phase: str) -> None:
         """A new phase starts: the one before it has ended (its facts are final)."""
@@ -132,11 +136,12 @@ def watch_limit(budget: float) -> float:
 
 
 def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = None,
-        on_phase_end: PhaseEnd | None = None) -> RunState:
+        on_phase_end: PhaseEnd | None = None, after: AfterProbe | None = None) -> RunState:
     """Probe the setup. Raises ProbeSetupError for an unusable setup; everything the user's code
     raises during the run becomes an observation; code that never returns is interrupted by a
     watchdog (pure-Python code only: see the README) and the report says where it hung.
-    `on_phase_end(phase, observations)` is called as each phase ends."""
+    `on_phase_end(phase, observations)` is called as each phase ends; `after(state, ctx)`
+    runs last when the probe completed without an error of the user's code."""
     state = RunState(setup, options)
     state.on_phase_end = on_phase_end
     state.device = pick_device(options.device)
@@ -147,6 +152,10 @@ def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = No
             with Watchdog(watch_limit(options.budget), phase="setup") as dog:
                 state.watchdog = dog
                 _phases(state, progress or (lambda *a: None))
+                if after is not None and _completed(state):
+                    state.enter("verify")
+                    with state.clock.phase("verify"):
+                        after(state, state.ctx)  # type: ignore[arg-type]
                 dog.rest()
         except KeyboardInterrupt:
             state.partial = True
@@ -161,6 +170,12 @@ def run(setup: ProbeSetup, options: ProbeOptions, progress: Progress | None = No
     if on_phase_end is not None:
         on_phase_end(state.phase, state.obs)
     return state
+
+
+def _completed(state: RunState) -> bool:
+    """The probe ran to its end: a context, no error of the user's code, no interruption."""
+    return state.ctx is not None and not state.partial and \
+        state.obs.get("runtime.error") in (None, "none")
 
 
 def _hung(state: RunState, exc: UserCodeHung) -> None:
@@ -194,6 +209,7 @@ def _phases(state: RunState, progress: Progress) -> None:
         ctx = ProbeContext(setup, options, device, recipe, obs,
                            BatchStream(setup.train_data),
                            BatchStream(setup.val_data) if setup.val_data is not None else None)
+        state.ctx = ctx
         opt = ctx.build(scheduler=False).optimizer  # the configured rate, not the schedule's
         model_col.observe_optimizer(opt, recipe.kind == "default", obs)
         if recipe.kind == "default":

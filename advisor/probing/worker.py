@@ -141,16 +141,16 @@ def run_in_worker(spec: str, options: Any, progress: Progress | None = None, *,
     """
     if not supported():
         raise WorkerError("the probe's worker process needs a POSIX system")
-    grace = default_grace_s(options.budget) if grace_s is None else grace_s
+    grace = default_grace_s(options.total_budget) if grace_s is None else grace_s
     read_fd, write_fd = os.pipe()
     command = [sys.executable, "-m", "advisor.probing.worker", "--fd", str(write_fd),
                "--spec", spec, "--options", json.dumps(dataclasses.asdict(options)),
-               "--watch-s", repr(watch_s or watch_limit_s(options.budget, grace))]
+               "--watch-s", repr(watch_s or watch_limit_s(options.total_budget, grace))]
     try:
         child = subprocess.Popen(command, pass_fds=(write_fd,), **_own_process_group())
     finally:
         os.close(write_fd)
-    session = _Session(child, read_fd, progress, run_limit_s=options.budget + grace,
+    session = _Session(child, read_fd, progress, run_limit_s=options.total_budget + grace,
                        setup_limit_s=setup_limit_s)
     try:
         session.follow()

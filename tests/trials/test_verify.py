@@ -1,0 +1,129 @@
+"""`advisor.probe(..., verify=True)`: remedy trials on real setups, end to end (real torch, the
+real knowledge base and engine): verdicts, facts fed back to the engine, the report's shape,
+nothing of the user's lost, Ctrl-C and the budget cap."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.probing.setup import load_setup
+
+from ..probe.helpers import small_setup
+from ..probe.test_nothing_lost import _seed_globals, assert_same, snapshot
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+QUICK = {"steps": 60, "budget": 120.0, "trial_steps": 40}
+
+
+@pytest.fixture(scope="module")
+def lr_report():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        setup = load_setup(str(EXAMPLES / "lr_too_high_sgd.py"))
+        return advisor.probe(setup=setup, verify=True, **QUICK)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def _trial_of(report, diagnosis_id, transform):
+    diag = next(d for d in report.diagnoses if d["id"] == diagnosis_id)
+    return next(r["trial"] for r in diag["remedies"]
+                if r.get("trial") and r["trial"]["transform"] == transform)
+
+
+def test_lowering_a_too_high_rate_is_verified_to_help(lr_report):
+    trial = _trial_of(lr_report, "lr_too_high", "scale_lr")
+    assert trial["verdict"] == "helps"
+    assert trial["p_value"] == pytest.approx(1 / 32)
+    assert trial["effect"] < -0.3
+    assert trial["seeds"] == 5
+    assert len(trial["control"]) == len(trial["treated"]) == 5
+    assert lr_report.fact("trial.lr_too_high.helped") is True
+
+
+def test_report_has_trials_and_a_verification_summary(lr_report):
+    data = lr_report.to_dict()
+    assert data["trials"], "the top-level trials list is empty"
+    entry = next(t for t in data["trials"] if t["transform"] == "scale_lr")
+    assert "lr_too_high" in entry["diagnoses"]
+    assert entry["metric"] == "val_loss"
+    assert entry["steps"] == 40
+    assert entry["curves"]["control"] and entry["curves"]["treated"]
+    summary = data["verification"]
+    assert summary["seeds"] == 5 and summary["steps"] == 40
+    assert summary["noise"]["verdict"] in ("no_effect", "helps", "hurts")
+    assert summary["runs"] >= 15  # control, reseed and at least one trial, five seeds each
+    assert summary["rank_after"] == [d["id"] for d in data["diagnoses"]]
+    assert data["options"]["verify"] is True
+
+
+def test_a_helping_trial_raises_the_certainty_of_its_cause(lr_report):
+    diag = next(d for d in lr_report.diagnoses if d["id"] == "lr_too_high")
+    assert diag["certainty"] > diag.get("certainty_before_trials", 1.0) or \
+        diag["certainty"] >= 0.99
+
+
+def _bad_rate_setup():
+    setup = small_setup()
+    for group in setup["optimizer"].param_groups:
+        group["lr"] = 5.0
+    return setup
+
+
+def test_without_verify_remedies_say_they_were_not_verified():
+    report = advisor.probe(**_bad_rate_setup(), steps=30)
+    assert report.to_dict()["trials"] == []
+    assert report.to_dict()["verification"] is None
+    with_trials = [r["trial"] for d in report.diagnoses for r in d["remedies"] if "trial" in r]
+    assert with_trials, "no diagnosis of a rate of 5.0 has a remedy with a trial"
+    for trial in with_trials:
+        assert trial["verdict"] == "not_run"
+        assert "--verify" in trial["reason"]
+
+
+def test_verify_leaves_the_users_objects_and_rng_as_they_were():
+    setup = _bad_rate_setup()
+    _seed_globals()
+    before = snapshot(setup)
+    report = advisor.probe(**setup, verify=True, seeds=3, steps=30, trial_steps=20)
+    assert report.to_dict()["verification"]["runs"] > 0
+    assert_same(before, snapshot(setup))
+
+
+def test_the_same_seed_gives_the_same_trials():
+    runs = [advisor.probe(**_bad_rate_setup(), verify=True, seeds=3, steps=30,
+                          trial_steps=20).to_dict() for _ in range(2)]
+    strip = [[{k: v for k, v in t.items()} for t in r["trials"]] for r in runs]
+    assert strip[0] == strip[1]
+
+
+def test_ctrl_c_during_the_trials_gives_a_partial_report_with_what_was_done():
+    def interrupt(phase, done, total, loss=None):
+        if phase == "verify" and done == 7:
+            raise KeyboardInterrupt
+
+    setup = _bad_rate_setup()
+    before = snapshot(setup)
+    report = advisor.probe(**setup, verify=True, seeds=3, steps=30, trial_steps=20,
+                           progress=interrupt)
+    assert report.partial
+    summary = report.to_dict()["verification"]
+    assert summary["interrupted"] is True
+    assert summary["runs"] == 7
+    assert all(t["verdict"] == "not_run" for t in report.to_dict()["trials"])
+    assert_same(before, snapshot(setup))
+
+
+def test_the_budget_caps_the_trials_and_says_so():
+    report = advisor.probe(**_bad_rate_setup(), verify=True, seeds=3, steps=30,
+                           trial_steps=20, verify_budget=1e-6)
+    data = report.to_dict()
+    assert data["verification"]["capped"] is True
+    assert data["trials"]
+    for trial in data["trials"]:
+        assert trial["verdict"] == "not_run"
+        assert "--verify-budget" in trial["reason"]
