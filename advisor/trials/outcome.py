@@ -36,7 +36,8 @@ class Outcome:
 @torch.no_grad()
 def evaluate(ctx: Any, spec: ArmSpec, model: torch.nn.Module, batches: list[Any],
              outputs_are: str | None) -> Outcome:
-    """Mean loss and error over `batches`, in eval mode, as the arm sees its data."""
+    """Mean loss and error over `batches`, in eval mode, as the arm sees its data. The error is
+    the error rate of a classification task, the normalised MSE of a regression."""
     if not batches:
         return Outcome(None, None)
     was = model.training
@@ -87,14 +88,17 @@ def _loss(ctx: Any, outputs: Any, targets: Any) -> float:
 
 def error_rate(task: str | None, outputs: Any, targets: Any,
                outputs_are: str | None) -> float | None:
-    """The share of wrong predictions for a classification task; None for regression or
-    outputs and targets whose shapes do not say which prediction is which."""
+    """The share of wrong predictions of a classification task, or a regression's mean squared
+    error over the targets' variance (scale-free: targets in other units are judged alike);
+    None when the outputs and targets do not say which prediction is which."""
     out = first_tensor(outputs)
-    if task not in ("binary", "multiclass", "multilabel") or out is None \
+    if task not in ("binary", "multiclass", "multilabel", "regression") or out is None \
             or not isinstance(targets, torch.Tensor):
         return None
     out, tgt = out.detach().float(), targets.detach()
     try:
+        if task == "regression":
+            return _normalised_mse(out, tgt.float())
         if not torch.isfinite(out).all():
             return 1.0
         if task == "multiclass":
@@ -110,3 +114,11 @@ def error_rate(task: str | None, outputs: Any, targets: Any,
         return float((pred.reshape(-1) != truth.reshape(-1)).float().mean())
     except (RuntimeError, IndexError, ValueError):
         return None
+
+
+def _normalised_mse(out: torch.Tensor, tgt: torch.Tensor) -> float | None:
+    if out.numel() != tgt.numel() or tgt.numel() < 2:
+        return None
+    value = float(((out.reshape(-1) - tgt.reshape(-1)) ** 2).mean()) / \
+        max(float(tgt.reshape(-1).var()), 1e-12)
+    return value if math.isfinite(value) else None

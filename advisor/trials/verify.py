@@ -270,6 +270,7 @@ def _decide(plan: TrialPlan, v: Verification, ctx: Any) -> dict[str, Any]:
         "nonfinite": {"control": sum(r.nonfinite for r in v.control),
                       "treated": sum(r.nonfinite for r in plan.runs)},
         "curves": {"control": _curve(v.control), "treated": _curve(plan.runs)},
+        "outcomes": {"control": _outcomes(v.control), "treated": _outcomes(plan.runs)},
         "significance_possible": smallest_p(d.seeds) <= 0.05,
         "reason": None,
     }
@@ -279,10 +280,17 @@ def _not_run_entry(plan: TrialPlan, v: Verification) -> dict[str, Any]:
     return {"transform": plan.transform, "args": plan.args, "label": plan.label,
             "diagnoses": list(plan.diagnoses), "verdict": "not_run", "p_value": None,
             "effect": None, "effect_interval": None, "seeds": 0, "steps": v.steps,
-            "metric": None, "control": [], "treated": [], "verdict_half": None,
+            "metric": None, "control": [], "treated": [], "outcomes": None,
+            "verdict_half": None,
             "p_value_half": None, "effect_half": None, "nonfinite": None, "curves": None,
             "significance_possible": None,
             "reason": plan.reason or "not run"}
+
+
+def _outcomes(runs: list[RunResult]) -> dict[str, list[float | None]]:
+    """Both measures of every run at the end: the loss, and the error (classification error
+    rate, regression normalised MSE), whichever the verdict used."""
+    return {"loss": [_num(r.end.loss) for r in runs], "error": [_num(r.end.error) for r in runs]}
 
 
 def _num(x: float | None) -> float | None:
