@@ -331,6 +331,27 @@ def verify_after_probe(state: Any, ctx: Any, options: Any, progress: Progress | 
         for name, value in into.facts().items():
             if name in kb.facts:
                 state.obs.set(name, value)
+        for note in verification_notes(into, options):
+            state.obs.note(note)
+
+
+def verification_notes(v: Verification, options: Any) -> list[str]:
+    """What a reader must know to trust (or not) the verdicts of this run."""
+    notes = []
+    if v.problem:
+        notes.append(f"No remedy was verified: {v.problem}.")
+    if v.noise and v.noise["verdict"] != "no_effect":
+        notes.append(f"Reseeding alone changed the outcome ({v.noise['verdict']}, p = "
+                     f"{v.noise['p_value']:.3f}): at {v.steps} steps this setup is too noisy for "
+                     "the trial verdicts to be trusted; raise --trial-steps or --seeds.")
+    if v.capped:
+        notes.append(f"The verification budget ({options.verify_budget:g} s) cut the trials "
+                     "short: the trials it cut are reported as not run (raise --verify-budget).")
+    if options.seeds < 5:
+        notes.append(f"With {options.seeds} seeds the smallest attainable p is "
+                     f"{smallest_p(options.seeds):.3f}: no trial can be significant at 0.05, "
+                     "only effect sizes are reported (use --seeds 5 or more).")
+    return notes
 
 
 def attach_trials(diagnoses: list[dict[str, Any]], v: Verification,
