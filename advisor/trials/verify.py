@@ -19,12 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.probing.state import seed_everything
 from advisor.trials.arm import ArmSpec, TrialEnv, TrialNotApplicable
 from advisor.trials.runner import ArmRun, ArmRunner, RunResult, TrialsCapped
 from advisor.trials.statistics import decide, smallest_p
 
-STATS_BATCHES = 20        # training batches read for "training statistics"
 CURVE_POINTS = 100        # points per loss curve in the report
 SEED_STRIDE = 1009        # matched seeds: options.seed + SEED_STRIDE * (i + 1)
 RESEED_OFFSET = 500_000   # the reseed-only arm's seeds
@@ -152,7 +150,7 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
         return v
     start = time.perf_counter()
     deadline = start + options.verify_budget
-    env = TrialEnv(ctx, ctx.setup.train_data, _stats_batches(ctx, options.seed))
+    env = TrialEnv(ctx, ctx.setup.train_data, list(ctx.train_eval_batches))
     for plan in v.plans:
         spec = ArmSpec()
         try:
@@ -208,18 +206,6 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
     finally:
         v.seconds = time.perf_counter() - start
     return v
-
-
-def _stats_batches(ctx: Any, seed: int) -> list[Any]:
-    """The first training batches, read once under a fixed seed: the training statistics every
-    arm that standardises something uses."""
-    seed_everything(seed + 11)
-    out = []
-    for batch in ctx.train.forever():
-        out.append(batch)
-        if len(out) >= STATS_BATCHES:
-            break
-    return out
 
 
 def _outputs_are(ctx: Any) -> str:
