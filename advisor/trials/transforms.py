@@ -127,8 +127,11 @@ def set_momentum(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """SGD/RMSprop `momentum`, Adam-family `betas[0]`, in every group."""
     value = float(args["value"])
     sample = _sample_optimizer(env)
-    if sample is not None:
-        _momentum_key(sample, sample.param_groups[0] if sample.param_groups else {})
+    if sample is not None and sample.param_groups:
+        current = [_momentum_of(sample, g) for g in sample.param_groups]
+        if all(c == value for c in current):
+            raise TrialNotApplicable(f"the optimizer ({type(sample).__name__}) already has "
+                                     f"momentum {value:g} in every param group")
 
     def edit(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
         for group in opt.param_groups:
@@ -145,7 +148,11 @@ def set_momentum(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 def set_weight_decay(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """Every group's `weight_decay` (an optimizer without that setting: not applicable)."""
     value = float(args["value"])
-    _require_group_key(env, "weight_decay", "a weight_decay setting")
+    sample = _require_group_key(env, "weight_decay", "a weight_decay setting")
+    if sample is not None and sample.param_groups \
+            and all(float(g["weight_decay"]) == value for g in sample.param_groups):
+        raise TrialNotApplicable(f"the optimizer ({type(sample).__name__}) already has "
+                                 f"weight_decay {value:g} in every param group")
 
     def edit(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
         for group in opt.param_groups:
@@ -174,13 +181,16 @@ def add_missing_params(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> No
 
 
 def unfreeze(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
-    """Every parameter trainable (requires_grad) and in the optimizer."""
+    """Every parameter trainable: requires_grad, in the optimizer, and in no param group whose
+    learning rate is 0 (such a group gets the largest rate of the others)."""
     model = env.ctx.pristine
     frozen = sum(1 for p in model.parameters() if not p.requires_grad)
     sample = _sample_optimizer(env)
     missing = _missing(model, sample, trainable_only=False) if sample is not None else []
-    if not frozen and not missing:
-        raise TrialNotApplicable("every parameter is already trainable and in the optimizer")
+    stalled = bool(sample is not None and _zero_rate_groups(sample))
+    if not frozen and not missing and not stalled:
+        raise TrialNotApplicable("every parameter is already trainable and in the optimizer "
+                                 "(and no param group has a learning rate of 0)")
 
     def thaw(m: nn.Module) -> None:
         for p in m.parameters():
@@ -188,6 +198,27 @@ def unfreeze(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 
     spec.model_edits.append(thaw)
     spec.optimizer_edits.append(_add_missing)
+    spec.optimizer_edits.append(_restart_zero_rates)
+
+
+def _zero_rate_groups(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """The param groups at learning rate 0 while another group trains."""
+    rates = [float(g["lr"]) for g in opt.param_groups if "lr" in g]
+    if not any(r > 0 for r in rates):
+        return []
+    return [g for g in opt.param_groups if "lr" in g and float(g["lr"]) == 0.0]
+
+
+def _restart_zero_rates(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    stalled = _zero_rate_groups(opt)
+    if stalled:
+        top = max(float(g["lr"]) for g in opt.param_groups if "lr" in g)
+        for group in stalled:
+            old = group["lr"]
+            group["lr"] = torch.full_like(old, top) if isinstance(old, torch.Tensor) else top
+            if "initial_lr" in group:
+                group["initial_lr"] = top
+    return opt
 
 
 def _add_missing(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
@@ -228,17 +259,25 @@ def _sample_optimizer(env: TrialEnv) -> torch.optim.Optimizer | None:
     return opt if isinstance(opt, torch.optim.Optimizer) else None
 
 
-def _require_group_key(env: TrialEnv, key: str, what: str) -> None:
+def _require_group_key(env: TrialEnv, key: str,
+                       what: str) -> torch.optim.Optimizer | None:
     sample = _sample_optimizer(env)
     if sample is not None:
         for group in sample.param_groups:
             _need(group, key, sample, what)
+    return sample
 
 
 def _need(group: dict[str, Any], key: str, opt: torch.optim.Optimizer, what: str) -> None:
     if key not in group:
         raise TrialNotApplicable(f"the optimizer ({type(opt).__name__}) has no {what} in its "
                                  "param groups")
+
+
+def _momentum_of(opt: torch.optim.Optimizer, group: dict[str, Any]) -> float:
+    if _momentum_key(opt, group) == "momentum":
+        return float(group["momentum"])
+    return float(group["betas"][0])
 
 
 def _momentum_key(opt: torch.optim.Optimizer, group: dict[str, Any]) -> str:

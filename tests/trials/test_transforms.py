@@ -151,6 +151,7 @@ def test_set_momentum_sgd_and_adam():
     adam = make_env(blob_setup())
     trainee = build_arm(adam, applied(adam, "set_momentum", value=0.5))
     assert trainee.optimizer.param_groups[0]["betas"] == (0.5, 0.999)
+    assert "already has momentum 0.9" in not_applicable(adam, "set_momentum", value=0.9)
 
 
 def test_set_momentum_without_a_momentum_setting_is_not_applicable():
@@ -164,6 +165,7 @@ def test_set_weight_decay():
     trainee = build_arm(env, applied(env, "set_weight_decay", value=0.01))
     assert trainee.optimizer.param_groups[0]["weight_decay"] == 0.01
     assert env.ctx.setup.optimizer.param_groups[0]["weight_decay"] == 0
+    assert "already has weight_decay 0" in not_applicable(env, "set_weight_decay", value=0)
     model = nn.Linear(8, 3)
     lbfgs = make_env(blob_setup(model, optimizer=torch.optim.LBFGS(model.parameters())))
     assert "LBFGS" in not_applicable(lbfgs, "set_weight_decay", value=0.01)
@@ -208,6 +210,16 @@ def test_unfreeze_makes_every_parameter_trainable_and_held():
     assert not torch.equal(trainee.model[0].weight, model[0].weight)
     assert_same(before, snapshot(env.ctx.setup))
     assert "already trainable" in not_applicable(make_env(blob_setup()), "unfreeze")
+
+
+def test_unfreeze_restarts_a_param_group_left_at_learning_rate_zero():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.0},
+                           {"params": model[2].parameters()}], lr=0.1)
+    env = make_env(blob_setup(model, optimizer=opt))
+    trainee = build_arm(env, applied(env, "unfreeze"))
+    assert [g["lr"] for g in trainee.optimizer.param_groups] == [0.1, 0.1]
+    assert opt.param_groups[0]["lr"] == 0.0
 
 
 # ------------------------------------------------------------------------------ model
@@ -384,6 +396,18 @@ def test_an_activation_whose_call_count_varies_is_not_applicable():
     assert "changes between batches" in not_applicable(env, "remove_final_activation")
 
 
+def test_softmax_inside_the_loss_for_multilabel_targets():
+    """The softmax of softmax_multilabel is CrossEntropyLoss's own: there is no final
+    activation to replace, and the loss swap is the trial that changes it."""
+    env = make_env(example("softmax_multilabel"))
+    message = not_applicable(env, "replace_final_activation", **{"with": "sigmoid"})
+    assert "does not come from an activation" in message
+    spec = applied(env, "swap_loss", to="bce_with_logits")
+    assert spec.outputs_are == "logits"
+    _, losses = train_arm(env, spec, steps=30)
+    assert losses[-1] < losses[0]
+
+
 # ------------------------------------------------------------------------------ loss
 def test_swap_loss_converts_targets():
     out = torch.randn(4, 3)
@@ -553,3 +577,54 @@ def test_set_batch_size_keeps_the_sampling():
     a, b = (applied(shuffled, "set_batch_size", size=8).data(s) for s in (0, 1))
     assert labels_of(a) != labels_of(b)  # random sampling, drawn from the seed
     assert type(a.sampler).__name__ == "RandomSampler"
+
+
+def test_a_custom_sampler_is_copied_and_reseeded_never_driven():
+    from torch.utils.data import WeightedRandomSampler
+
+    x, y = torch.randn(64, 8), torch.arange(64) % 3
+    sampler = WeightedRandomSampler(torch.ones(64), num_samples=64)
+    env = make_env(blob_setup(train_data=DataLoader(TensorDataset(x, y), batch_size=16,
+                                                    sampler=sampler)))
+    assert "WeightedRandomSampler" in not_applicable(env, "shuffle_data")
+    spec = applied(env, "set_batch_size", size=8)
+    a, b = spec.data(0), spec.data(0)
+    assert a.sampler is not sampler and type(a.sampler) is WeightedRandomSampler
+    assert labels_of(a) == labels_of(b) and a.batch_size == 8
+    assert sampler.generator is None  # the user's sampler keeps its own (none)
+
+
+# ------------------------------------------------------------------------------ setups with code
+def test_a_setup_step_or_train_step_limits_what_applies():
+    setup = blob_setup()
+    pairs = setup["train_data"]
+    dicts = [{"features": x, "label": y, "id": i} for i, (x, y) in enumerate(pairs)]
+    stepped = make_env({**setup, "train_data": dicts,
+                        "step": lambda model, b: (model(b["features"]), b["label"])})
+    assert "step" in not_applicable(stepped, "standardize_inputs")
+    assert "step" in not_applicable(stepped, "fix_target_shape")
+    assert applied(stepped, "swap_loss", to="bce_with_logits").loss_fn is not None
+    regression = example("outlier_regression_targets")
+    regression.train_step = lambda model, batch, opt: 0.0
+    assert "train_step" in not_applicable(make_env(regression), "scale_targets")
+
+
+class Replacing(nn.Module):
+    """A reset_parameters that makes new Parameters instead of re-drawing them in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(8, 3))
+
+    def reset_parameters(self):
+        self.w = nn.Parameter(torch.randn(8, 3))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+def test_a_reset_that_replaces_parameters_is_not_applicable_on_the_copy():
+    env = make_env(blob_setup(Replacing()))
+    spec = applied(env, "reinitialize", scheme="default")
+    with pytest.raises(TrialNotApplicable, match="replaced its parameters"):
+        build_arm(env, spec)
