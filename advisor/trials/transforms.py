@@ -297,12 +297,13 @@ def _scaled(value: Any, factor: float) -> Any:
 
 # =============================================================================== model
 def reinitialize(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
-    """default: every module's reset_parameters(); he: kaiming_normal_ (fan_in, relu) on the
-    Linear and Conv weights, zero biases; xavier: xavier_uniform_ on them, zero biases."""
+    """default: every module's reset_parameters() (torch's defaults); he: kaiming_normal_
+    (fan_in, relu) on the Linear and Conv weights, zero biases; xavier: xavier_uniform_ on
+    them, zero biases. The weights are drawn from the global RNG the runner seeds."""
     scheme = str(args["scheme"])
     model = env.ctx.pristine
     if scheme == "default":
-        if not any(callable(getattr(m, "reset_parameters", None)) for m in model.modules()):
+        if not any(_reset_of(m) is not None for m in model.modules()):
             raise TrialNotApplicable("no module of the model has a reset_parameters() to restore "
                                      "its default initialisation")
     elif scheme in ("he", "xavier"):
@@ -327,8 +328,8 @@ def reinitialize(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 def _reinit(model: nn.Module, scheme: str) -> None:
     for m in model.modules():
         if scheme == "default":
-            reset = getattr(m, "reset_parameters", None)
-            if callable(reset):
+            reset = _reset_of(m)
+            if reset is not None:
                 reset()
             continue
         if not isinstance(m, INIT_LAYERS):
@@ -339,6 +340,18 @@ def _reinit(model: nn.Module, scheme: str) -> None:
             nn.init.xavier_uniform_(m.weight)
         if m.bias is not None:
             nn.init.zeros_(m.bias)
+
+
+def _reset_of(module: nn.Module) -> Callable[[], Any] | None:
+    """The module's reset_parameters(); torch's own modules that keep it private
+    (MultiheadAttention's in_proj_weight) use their _reset_parameters()."""
+    reset = getattr(module, "reset_parameters", None)
+    if callable(reset):
+        return reset
+    private = getattr(module, "_reset_parameters", None)
+    if callable(private) and type(module).__module__.startswith("torch.nn"):
+        return private
+    return None
 
 
 def set_dropout(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
@@ -408,10 +421,12 @@ def _change_final(spec: ArmSpec, env: TrialEnv, final: activation.FinalActivatio
         spec.model_edits.append(activation.module_edit(final, kind, dim))
     else:
         spec.forward_mode = _nested(spec.forward_mode, activation.call_mode(final, kind, dim))
+    # a classification loss on logits and on probabilities are different quantities; a
+    # regression loss stays the same measure of the outputs with or without the activation
     classification = env.task not in (None, "regression")
     spec.outputs_are = ("probabilities" if kind in ("sigmoid", "softmax")
                         else "logits" if classification else None)
-    spec.changes_loss_meaning = True
+    spec.changes_loss_meaning = spec.changes_loss_meaning or classification
 
 
 def _nested(outer: Callable[[], Any] | None, inner: Callable[[], Any]) -> Callable[[], Any]:

@@ -293,6 +293,46 @@ def test_remove_a_final_softmax_module():
     assert_same(before, snapshot(env.ctx.setup))
 
 
+def test_replace_a_final_softmax_module_with_log_softmax():
+    env = make_env(example("softmax_before_cross_entropy"))
+    spec = applied(env, "replace_final_activation", **{"with": "log_softmax"})
+    assert spec.outputs_are == "logits" and spec.changes_loss_meaning
+    trainee = build_arm(env, spec)
+    assert isinstance(trainee.model[3], nn.LogSoftmax) and trainee.model[3].dim == 1
+    assert "already a softmax" in not_applicable(env, "replace_final_activation",
+                                                 **{"with": "softmax"})
+
+
+def test_removing_a_regression_output_activation_keeps_the_loss_comparable():
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(64, 8, generator=g), torch.rand(64, 1, generator=g)
+    model = nn.Sequential(nn.Linear(8, 1), nn.ReLU())
+    env = make_env({"model": model, "loss_fn": nn.MSELoss(), "task": "regression",
+                    "train_data": DataLoader(TensorDataset(x, y), batch_size=16)})
+    spec = applied(env, "remove_final_activation")
+    assert not spec.changes_loss_meaning and spec.outputs_are is None
+    assert isinstance(build_arm(env, spec).model[1], nn.Identity)
+
+
+def test_reinitialize_default_reaches_attention_in_projections():
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.head(self.mha(x, x, x)[0].mean(1))
+
+    model = Attn()
+    nn.init.constant_(model.mha.in_proj_weight, 0.1)
+    x, y = torch.randn(32, 5, 8), torch.randint(0, 3, (32,))
+    env = make_env(blob_setup(model, train_data=DataLoader(TensorDataset(x, y), batch_size=8)))
+    trainee = build_arm(env, applied(env, "reinitialize", scheme="default"))
+    assert trainee.model.mha.in_proj_weight.std() > 0.01
+    assert torch.all(model.mha.in_proj_weight == 0.1)
+
+
 class FunctionalHead(nn.Module):
     """Sigmoid hidden units (functional) and a functional softmax at the output."""
 
