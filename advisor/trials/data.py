@@ -115,9 +115,9 @@ def layout_of(x: torch.Tensor, input_layout: str) -> str:
 
 
 def moments(tensors: list[torch.Tensor], layout: str,
-            what: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, std) per feature over every cached batch, in float64 (Chan's parallel merge, so
-    large means do not eat the variance), shaped to broadcast against a batch."""
+            what: str) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(mean, std, values per feature) over every cached batch, in float64 (Chan's parallel
+    merge, so large means do not eat the variance), shaped to broadcast against a batch."""
     count, mean, m2 = 0, None, None
     first = tensors[0]
     for t in tensors:
@@ -150,7 +150,7 @@ def moments(tensors: list[torch.Tensor], layout: str,
         raise TrialNotApplicable(f"the training {what} hold NaN or infinite values, so their "
                                  "mean and standard deviation are undefined")
     std = torch.where(std > STD_FLOOR, std, torch.ones_like(std))
-    return _shaped(mean, first, layout), _shaped(std, first, layout)
+    return _shaped(mean, first, layout), _shaped(std, first, layout), count
 
 
 def _kept_numel(x: torch.Tensor, dims: tuple[int, ...]) -> int:
@@ -175,8 +175,19 @@ def _shaped(stat: torch.Tensor, like: torch.Tensor, layout: str) -> torch.Tensor
     return stat.reshape(-1)
 
 
-def nearly_standard(mean: torch.Tensor, std: torch.Tensor, tol: float = 0.05) -> bool:
-    return bool((mean.abs() < tol).all() and ((std - 1).abs() < tol).all())
+def standard_tolerance(count: int) -> tuple[float, float]:
+    """How far from 0 and 1 the mean and std of `count` values of standardised data may fall
+    by sampling alone (three standard errors: 1/sqrt(n) for the mean, 1/sqrt(2n) for the
+    std), and never closer than 0.05."""
+    n = max(count, 1)
+    return max(0.05, 3 / n ** 0.5), max(0.05, 3 / (2 * n) ** 0.5)
+
+
+def nearly_standard(mean: torch.Tensor, std: torch.Tensor, count: int) -> bool:
+    """Every feature already has mean ~0 and std ~1 (within the sampling error of the cached
+    batches): standardising again would change nothing worth a trial."""
+    mean_tol, std_tol = standard_tolerance(count)
+    return bool((mean.abs() <= mean_tol).all() and ((std - 1).abs() <= std_tol).all())
 
 
 def standardiser(mean: torch.Tensor, std: torch.Tensor,

@@ -375,10 +375,9 @@ def set_dropout(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 
 
 def train_mode(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
-    """model.train() before every training step. Not applicable when the model and all its
-    modules are already in training mode and no train_step of the user's could change that."""
-    in_eval = [n or "the model" for n, m in env.ctx.pristine.named_modules() if not m.training]
-    if not in_eval and not env.custom_train_step:
+    """model.train() before every training step. Not applicable when the model as handed over
+    and all its modules are in training mode (the arms start from its modes)."""
+    if all(m.training for m in env.ctx.pristine.modules()):
         raise TrialNotApplicable("the model and all its modules are already in training mode")
     spec.force_train_mode = True
 
@@ -553,10 +552,11 @@ def standardize_inputs(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> No
                                      "standardising would turn into other values")
         inputs.append(x)
     layout = layout_of(inputs[0], env.ctx.structure.input_layout)
-    mean, std = moments(inputs, layout, "inputs")
-    if nearly_standard(mean, std):
+    mean, std, count = moments(inputs, layout, "inputs")
+    if nearly_standard(mean, std, count):
         raise TrialNotApplicable("the inputs are already standardised (every feature's mean "
-                                 "within 0.05 of 0 and standard deviation within 0.05 of 1)")
+                                 "near 0 and standard deviation near 1, within the sampling "
+                                 f"error of {count} training values)")
     fn = standardiser(mean, std)
     spec.batch_fn = _then(spec.batch_fn, lambda b: with_pair(b, inputs=fn(pair(b, "")[0])))
 
@@ -575,10 +575,11 @@ def scale_targets(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
             raise TrialNotApplicable("the regression targets are not one floating-point tensor")
         targets.append(y)
     layout = "channel" if targets[0].dim() >= 3 else "last"
-    mean, std = moments(targets, layout, "targets")
-    if nearly_standard(mean, std):
-        raise TrialNotApplicable("the targets are already standardised (mean within 0.05 of 0, "
-                                 "standard deviation within 0.05 of 1)")
+    mean, std, count = moments(targets, layout, "targets")
+    if nearly_standard(mean, std, count):
+        raise TrialNotApplicable("the targets are already standardised (mean near 0 and "
+                                 "standard deviation near 1, within the sampling error of "
+                                 f"{count} training values)")
     scale, unscale = standardiser(mean, std), standardiser(mean, std, inverse=True)
     base = spec.loss_fn or env.ctx.setup.loss_fn
     spec.loss_fn = lambda outputs, y: base(outputs, scale(y))
