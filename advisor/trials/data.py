@@ -177,10 +177,10 @@ def _shaped(stat: torch.Tensor, like: torch.Tensor, layout: str) -> torch.Tensor
 
 def standard_tolerance(count: int) -> tuple[float, float]:
     """How far from 0 and 1 the mean and std of `count` values of standardised data may fall
-    by sampling alone (three standard errors: 1/sqrt(n) for the mean, 1/sqrt(2n) for the
-    std), and never closer than 0.05."""
+    by sampling alone (four standard errors, as the largest of many features is judged:
+    1/sqrt(n) for the mean, 1/sqrt(2n) for the std), and never closer than 0.05."""
     n = max(count, 1)
-    return max(0.05, 3 / n ** 0.5), max(0.05, 3 / (2 * n) ** 0.5)
+    return max(0.05, 4 / n ** 0.5), max(0.05, 4 / (2 * n) ** 0.5)
 
 
 def nearly_standard(mean: torch.Tensor, std: torch.Tensor, count: int) -> bool:

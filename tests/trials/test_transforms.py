@@ -226,10 +226,14 @@ def test_unfreeze_restarts_a_param_group_left_at_learning_rate_zero():
 def test_reinitialize_default_breaks_the_constant_init_of_the_copy():
     env = make_env(example("symmetric_constant_init"))
     before = snapshot(env.ctx.setup)
-    trainee = build_arm(env, applied(env, "reinitialize", scheme="default"))
+    spec = applied(env, "reinitialize", scheme="default")
+    trainee = build_arm(env, spec)
     w = trainee.model[0].weight
     assert w.std() > 0.01  # rows differ: the symmetry is broken
+    assert torch.equal(build_arm(env, spec, seed=0).model[0].weight, w)  # drawn from the seed
+    assert not torch.equal(build_arm(env, spec, seed=1).model[0].weight, w)
     assert torch.all(env.ctx.setup.model[0].weight == 0.05)
+    assert torch.all(env.ctx.pristine[0].weight == 0.05)  # the probe's pristine copy too
     assert_same(before, snapshot(env.ctx.setup))
 
 
@@ -265,6 +269,7 @@ def test_set_dropout_on_the_copy():
     trainee = build_arm(env, applied(env, "set_dropout", p=0.1))
     ps = [m.p for m in trainee.model.modules() if isinstance(m, nn.Dropout)]
     assert ps == [0.1, 0.1]
+    assert [m.p for m in env.ctx.pristine.modules() if isinstance(m, nn.Dropout)] == [0.9, 0.9]
     assert_same(before, snapshot(env.ctx.setup))
     assert "already has p=0.9" in not_applicable(env, "set_dropout", p=0.9)
     assert "no Dropout module" in not_applicable(make_env(blob_setup()), "set_dropout", p=0.1)
