@@ -420,12 +420,18 @@ def _change_final(spec: ArmSpec, env: TrialEnv, final: activation.FinalActivatio
         spec.model_edits.append(activation.module_edit(final, kind, dim))
     else:
         spec.forward_mode = _nested(spec.forward_mode, activation.call_mode(final, kind, dim))
-    # a classification loss on logits and on probabilities are different quantities; a
-    # regression loss stays the same measure of the outputs with or without the activation
-    classification = env.task not in (None, "regression")
     spec.outputs_are = ("probabilities" if kind in ("sigmoid", "softmax")
-                        else "logits" if classification else None)
-    spec.changes_loss_meaning = spec.changes_loss_meaning or classification
+                        else "logits" if env.task not in (None, "regression") else None)
+    spec.changes_loss_meaning = spec.changes_loss_meaning or _loss_meaning_changes(env)
+
+
+def _loss_meaning_changes(env: TrialEnv) -> bool:
+    """Whether the setup's loss at evaluation stops being a fair judge of the arm: a
+    classification loss of logits and of probabilities (or of another loss's outputs) are
+    different quantities, so the error rate decides; a regression loss measures the outputs
+    the same way whatever the arm trained with (MSE after training with Huber, with or without
+    a final ReLU)."""
+    return env.task != "regression"
 
 
 def _nested(outer: Callable[[], Any] | None, inner: Callable[[], Any]) -> Callable[[], Any]:
@@ -474,7 +480,7 @@ def swap_loss(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     _dry_run(env, loss_fn, f"{to}")
     spec.loss_fn = loss_fn
     spec.outputs_are = OUTPUTS_ARE.get(to, spec.outputs_are)
-    spec.changes_loss_meaning = True
+    spec.changes_loss_meaning = spec.changes_loss_meaning or _loss_meaning_changes(env)
 
 
 def _converted_loss(loss: nn.Module, to: str) -> Callable[[Any, Any], Any]:

@@ -485,6 +485,7 @@ def test_swap_mse_on_class_indices_to_cross_entropy_needs_outputs_per_class():
 def test_swap_loss_to_huber_and_its_not_applicable_cases():
     env = make_env(example("outlier_regression_targets"))
     spec = applied(env, "swap_loss", to="huber")
+    assert not spec.changes_loss_meaning  # judged by the setup's MSE at evaluation
     outputs, targets = outputs_of(env, spec, build_arm(env, spec).model, env.stats_batches[0])
     assert torch.isclose(spec.loss_fn(outputs, targets), nn.HuberLoss()(outputs, targets))
     assert "log-probabilities" in not_applicable(env, "swap_loss", to="nll")
