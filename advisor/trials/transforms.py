@@ -87,7 +87,8 @@ def scale_lr(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 def set_optimizer(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """A new optimizer of that class over the same parameters and param groups, without the
     old one's state. lr and weight_decay: the argument, else each group's current value;
-    momentum: SGD/RMSprop `momentum`, Adam/AdamW `betas[0]`."""
+    momentum: SGD/RMSprop `momentum`, Adam/AdamW `betas[0]`; anything else: torch's defaults
+    for that class. The runner builds any scheduler on the optimizer this edit returns."""
     name = str(args["name"])
     if name not in OPTIMIZERS:
         raise TrialNotApplicable(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
@@ -111,8 +112,9 @@ def set_optimizer(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
             if momentum is not None:
                 if name in WITH_MOMENTUM:
                     new["momentum"] = float(momentum)
-                else:
-                    new["betas"] = (float(momentum), 0.999)
+                else:  # beta2 kept from an Adam-family group, else torch's default
+                    beta2 = group["betas"][1] if "betas" in group else 0.999
+                    new["betas"] = (float(momentum), float(beta2))
             groups.append(new)
         try:
             return cls(groups)
@@ -465,6 +467,8 @@ def swap_loss(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     if to not in LOSSES:
         raise TrialNotApplicable(f"unknown loss {to!r}; known: {', '.join(LOSSES)}")
     _own_step(env, "swap the loss")
+    if _loss_kind(env) == to:
+        raise TrialNotApplicable(f"the setup's loss_fn already computes {to}")
     final = env.ctx.structure.final_activation
     if to == "nll" and final != "log_softmax":
         raise TrialNotApplicable("NLLLoss expects log-probabilities and the model's output does "

@@ -488,6 +488,7 @@ def test_swap_loss_to_huber_and_its_not_applicable_cases():
     assert not spec.changes_loss_meaning  # judged by the setup's MSE at evaluation
     outputs, targets = outputs_of(env, spec, build_arm(env, spec).model, env.stats_batches[0])
     assert torch.isclose(spec.loss_fn(outputs, targets), nn.HuberLoss()(outputs, targets))
+    assert "already computes mse" in not_applicable(env, "swap_loss", to="mse")
     assert "log-probabilities" in not_applicable(env, "swap_loss", to="nll")
     assert "probabilities in [0, 1]" in not_applicable(env, "swap_loss", to="bce")
 
