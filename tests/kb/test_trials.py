@@ -597,3 +597,31 @@ def test_the_docs_error_example_is_what_validate_prints(doc, advisor, tmp_path):
     assert quoted[0] == "$ advisor kb validate mykb"
     assert done.returncode == 2
     assert done.stderr.splitlines() == quoted[1:]
+
+
+def test_a_pending_trial_does_not_keep_a_diagnosis_from_being_ruled_out(kbdir):
+    """Only `probe --verify` measures trial facts: a diagnosis whose own rules are decided and
+    silent is ruled out (and `{rule: ID}` is -1) while its trial has not run, and a trial that
+    helped brings it back."""
+    rules = RULES.replace("{TRIAL}", "trial: {transform: scale_lr, factor: 0.1}") + """\
+  - id: t_not_lr
+    title: Not the learning rate
+    kind: symptom
+    severity: info
+    cf: 0.5
+    when: {not: {rule: t_lr_high}}
+    explanation: The learning rate is fine.
+    sources: [{ref: "https://example.org/lr"}]
+    examples:
+      - {given: {t.lr: 0.01}, expect: fires}
+      - {given: {t.lr: 0.5}, expect: silent}
+"""
+    write_kb(kbdir, "", rules)
+    engine = Engine(kbdir.load())
+    quiet = engine.chain({"t.lr": 0.01})
+    assert "t_lr_high" in quiet.ruled_out and quiet.conclusion("t_lr_high") == -1.0
+    assert quiet.evidence.get("t_not_lr") == pytest.approx(0.5)
+    tried = engine.chain({"t.lr": 0.01, "trial.t_lr_high.helped": True})
+    assert "t_lr_high" not in tried.ruled_out
+    assert tried.evidence["t_lr_high"] == pytest.approx(HELPED_CF)
+    assert "t_not_lr" not in tried.evidence
