@@ -192,13 +192,19 @@ class Diagnosis:
                    [t for t in trials if isinstance(t, dict)] if isinstance(trials, list) else [],
                    verification if isinstance(verification, dict) else None)
 
-    def with_trials(self, trials: list[dict[str, Any]],
-                    verification: dict[str, Any] | None) -> Diagnosis:
+    def with_trials(self, trials: list[dict[str, Any]], verification: dict[str, Any] | None,
+                    by_remedy: dict[tuple[str, str], dict[str, Any]] | None = None
+                    ) -> Diagnosis:
         """This diagnosis with the outcome of a verification attached: each remedy whose trial
         was run gets that trial's verdict (matched by label: the same change to the same
-        setup measures the same whichever diagnosis asked for it)."""
-        return Diagnosis([replace(f, remedies=[_verified(r, trials, verification)
-                                               for r in f.remedies])
+        setup measures the same whichever diagnosis asked for it). `by_remedy`: the trials of
+        the verified report's remedies by (diagnosis id, action), for remedies whose own
+        knowledge base declares none (`trials_by_remedy`)."""
+        by_remedy = by_remedy or {}
+        return Diagnosis([replace(f, remedies=[
+                              _verified(r if r.trial else replace(r, trial=by_remedy.get(
+                                  (f.id, r.action))), trials, verification)
+                              for r in f.remedies])
                           for f in self.diagnoses],
                          dict(self.facts), list(self.unknown_facts), list(trials), verification)
 
@@ -240,6 +246,19 @@ def _verified(remedy: Remedy, trials: list[dict[str, Any]],
         return replace(remedy, trial={**remedy.trial,
                                       "reason": "not among the diagnoses verified"})
     return remedy
+
+
+def trials_by_remedy(diagnoses: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(diagnosis id, remedy action): trial} of a report's `diagnoses` list."""
+    found = {}
+    for d in diagnoses if isinstance(diagnoses, list) else []:
+        if not isinstance(d, dict):
+            continue
+        for r in d.get("remedies") or []:
+            trial = trial_view.clean_trial(r.get("trial")) if isinstance(r, dict) else None
+            if trial is not None:
+                found[(str(d.get("id")), str(r.get("action")))] = trial
+    return found
 
 
 def as_diagnosis(source: Any) -> Diagnosis:
