@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import advisor.report.format as fmt
 from advisor.engine.evaluate import Trace
 from advisor.report import trials as trial_view
 
@@ -122,6 +123,8 @@ class Finding:
     contested: str = ""
     sources: list[str] = field(default_factory=list)
     how: How | None = None
+    # the certainty before remedy trials changed it (`--verify`); None: they did not
+    certainty_before_trials: float | None = None
 
     @classmethod
     def from_engine(cls, c: Any) -> Finding:
@@ -135,14 +138,23 @@ class Finding:
     def from_dict(cls, d: dict[str, Any]) -> Finding:
         severity = d.get("severity")
         remedies = [Remedy.from_dict(r) for r in d.get("remedies") or [] if isinstance(r, dict)]
-        how = d.get("how")
+        how, before = d.get("how"), d.get("certainty_before_trials")
         return cls(str(d.get("id", "")), str(d.get("title", "")), str(d.get("kind", "")),
                    severity if severity in SEVERITY_RANK else "info",
                    _float(d.get("certainty")), str(d.get("explanation") or ""),
                    [e for e in d.get("evidence") or [] if isinstance(e, dict)],
                    [str(x) for x in d.get("explained_by") or []], remedies,
                    str(d.get("contested") or ""), [str(s) for s in d.get("sources") or []],
-                   How.from_dict(how) if isinstance(how, dict) else None)
+                   How.from_dict(how) if isinstance(how, dict) else None,
+                   _float(before) if isinstance(before, (int, float))
+                   and not isinstance(before, bool) else None)
+
+    def certainty_text(self) -> str:
+        """`certainty 0.92`, and what it was before the trials when they changed it."""
+        text = f"certainty {fmt.certainty(self.certainty)}"
+        if self.certainty_before_trials is not None:
+            text += f" (was {fmt.certainty(self.certainty_before_trials)} before the trials)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -155,6 +167,8 @@ class Finding:
         }
         if self.how is not None:
             data["how"] = self.how.to_dict()
+        if self.certainty_before_trials is not None:
+            data["certainty_before_trials"] = round(self.certainty_before_trials, 4)
         return data
 
 

@@ -85,7 +85,7 @@ def _diagnoses(report: ProbeReport) -> list[str]:
         sev = escape(f.severity)
         out.append(f'<div class="d {sev}"><span class="sev">{sev}</span> '
                    f'<b>{escape(f.title)}</b> <code>{escape(f.id)}</code> '
-                   f'certainty {fmt.certainty(f.certainty)}')
+                   f'{escape(f.certainty_text())}')
         if f.explanation:
             out.append(f"<p>{escape(f.explanation)}</p>")
         if f.evidence:

@@ -28,8 +28,8 @@ def render_markdown(diagnosis: Diagnosis, title: str = "Diagnosis", level: int =
                   for f in diagnosis.diagnoses]
         lines.append("")
     for f in diagnosis.diagnoses:
-        lines += [f"{h2} {f.title} (`{f.id}`, {f.severity}, certainty "
-                  f"{fmt.certainty(f.certainty)})", "", f.explanation, ""]
+        lines += [f"{h2} {f.title} (`{f.id}`, {f.severity}, "
+                  f"{f.certainty_text()})", "", f.explanation, ""]
         if f.evidence:
             if f.explained_by:
                 lines += ["A consequence of: " + ", ".join(f"`{x}`" for x in f.explained_by), ""]

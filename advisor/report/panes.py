@@ -55,7 +55,7 @@ def list_entry(f: Finding) -> list[Segment]:
 def remedies_pane(f: Finding, diagnosis: Diagnosis | None = None) -> list[Segment]:
     """What to do, in order; with the `diagnosis` it belongs to, each remedy's trial verdict."""
     out: list[Segment] = [(f.title, "title"),
-                          (f"\n{f.severity} · certainty {fmt.certainty(f.certainty)} · {f.id}\n",
+                          (f"\n{f.severity} · {f.certainty_text()} · {f.id}\n",
                            f"severity:{f.severity}"),
                           (f"\n{_flow(f.explanation)}\n", "body")]
     if f.contested:

@@ -54,7 +54,7 @@ def finding_text(f: Finding, explain: bool = False,
     lines = textwrap.wrap(f"{_MARK.get(f.severity, 'INFO ')} {f.title} [{f.id}]", WIDTH,
                           subsequent_indent="      ", break_long_words=False,
                           break_on_hyphens=False)
-    certainty = f"certainty {fmt.certainty(f.certainty)}"
+    certainty = f.certainty_text()
     if len(lines[-1]) + 2 + len(certainty) <= WIDTH:
         lines[-1] += "  " + certainty
     else:

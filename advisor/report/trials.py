@@ -223,6 +223,8 @@ def cost_line(verification: dict[str, Any]) -> str:
 def notes(verification: dict[str, Any]) -> list[str]:
     """"capped"/"interrupted": why some trials are missing."""
     out = []
+    if verification.get("problem"):
+        out.append(f"No remedy was verified: {verification['problem']}")
     if verification.get("capped"):
         out.append("Capped: the verification budget (--verify-budget) ran out; the trials "
                    "not run are marked so")

@@ -101,6 +101,7 @@ def verified_report() -> dict:
                 r["trial"] = _remedy_trial(TRIALS[ON_REMEDIES[d["id"], j]])
     # a diagnosis outside the top ones keeps its trial unverified
     data["diagnoses"][3]["remedies"][0]["trial"] = _unverified_trial(SCALE_LR)
+    data["diagnoses"][0]["certainty_before_trials"] = 0.7  # the trial raised it
     data["trials"] = copy.deepcopy(TRIALS)
     data["verification"] = copy.deepcopy(VERIFICATION)
     return data
@@ -156,6 +157,8 @@ def test_the_remedy_line_for_each_verdict():
 def test_text_shows_each_verdict_under_its_remedy_and_the_section():
     text = ProbeReport.from_dict(verified_report()).text()
     lr = _block(text, "[lr_too_high]", "[dead_relu]")
+    assert "certainty 0.92 (was 0.70 before the trials)" in " ".join(lr.split())
+    assert "before the trials" not in text[text.index("[dead_relu]"):]
     first = lr.index("1. Lower the learning rate")
     verdict = lr.index("verified: helps (validation loss -42 %, p = 0.031, 5 seeds)")
     assert first < verdict < lr.index("2. For Adam")
@@ -197,9 +200,11 @@ def test_text_shows_each_verdict_under_its_remedy_and_the_section():
 def test_an_interrupted_unchanged_verification_says_so():
     data = verified_report()
     data["verification"].update(interrupted=True, capped=False,
-                                rank_after=data["verification"]["rank_before"])
+                                rank_after=data["verification"]["rank_before"],
+                                problem="the knowledge base has problems")
     text = " ".join(ProbeReport.from_dict(data).text().split())
     assert "Interrupted: a partial verification" in text and "Capped" not in text
+    assert "No remedy was verified: the knowledge base has problems" in text
     assert "Ranking unchanged by the trials: lr_too_high, dead_relu, nonfinite_values" in text
 
 
@@ -219,6 +224,8 @@ def test_an_unverified_report_renders_as_before():
 # ----------------------------------------------------------------------------- Markdown
 def test_markdown_has_the_verdicts_and_a_table_of_the_trials():
     md = ProbeReport.from_dict(verified_report()).markdown()
+    assert "### Learning rate too high (`lr_too_high`, error, certainty 0.92 (was 0.70 before " \
+           "the trials))" in md
     lr = _block(md, "### Learning rate too high", "### ")
     assert re.search(r"^1\. Lower the learning rate.*\n   - \*verified: helps \(validation "
                      r"loss -42 %, p = 0\.031, 5 seeds\)\*$", lr, re.M), lr
@@ -240,6 +247,7 @@ def test_markdown_has_the_verdicts_and_a_table_of_the_trials():
 # ----------------------------------------------------------------------------- HTML
 def test_html_has_the_verdicts_the_table_and_a_plot_per_trial_run():
     html = ProbeReport.from_dict(verified_report()).html()
+    assert "<code>lr_too_high</code> certainty 0.92 (was 0.70 before the trials)" in html
     assert '<span class="trial helps">verified: helps (validation loss -42 %, p = 0.031, ' \
            '5 seeds)</span>' in html
     assert '<span class="trial hurts">verified: hurts (validation loss +30 %' in html
@@ -280,6 +288,8 @@ def test_json_round_trip_keeps_every_trial():
     diagnosis = Diagnosis.from_dict(data)
     assert Diagnosis.from_dict(diagnosis.to_dict()).to_dict() == diagnosis.to_dict()
     assert diagnosis.to_dict()["trials"] == data["trials"]
+    assert diagnosis.to_dict()["diagnoses"][0]["certainty_before_trials"] == 0.7
+    assert "certainty_before_trials" not in diagnosis.to_dict()["diagnoses"][1]
     assert diagnosis.get("lr_too_high").remedies[0].trial == data["diagnoses"][0]["remedies"][
         0]["trial"]
     # an unverified diagnosis writes neither section (`advisor diagnose --format json`)

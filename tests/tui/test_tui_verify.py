@@ -13,7 +13,7 @@ import pytest
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.probing import CANNOT_VERIFY, ProbeEvent, ProbeOutcome
 from textual.widgets import TabbedContent
-from tui_helpers import ready, text_of, wait_for_screen
+from tui_helpers import DATA, ready, text_of, wait_for_screen
 
 from advisor.report.diagnosis import Diagnosis
 
@@ -183,10 +183,18 @@ def verifying_probe(seen: list[dict], gate: threading.Event):
     return run
 
 
-async def test_verify_remedies_probes_again_and_shows_the_verdicts(mini_kb):
+@pytest.fixture(scope="module")
+def trial_kb():
+    """The small TUI base with the evidence rule a trial of lr_too_high feeds."""
+    from advisor.kb import load_kb
+
+    return load_kb([DATA / "kb", DATA / "trial_kb"], builtin=False, use_env=False)
+
+
+async def test_verify_remedies_probes_again_and_shows_the_verdicts(trial_kb):
     seen: list[dict] = []
     gate = threading.Event()
-    app = AdvisorApp(kb=mini_kb, probe_runner=verifying_probe(seen, gate),
+    app = AdvisorApp(kb=trial_kb, probe_runner=verifying_probe(seen, gate),
                      probe_options={"steps": 30, "seeds": 3})
     async with app.run_test(size=(110, 32)) as pilot:
         await ready(pilot)
@@ -221,8 +229,12 @@ async def test_verify_remedies_probes_again_and_shows_the_verdicts(mini_kb):
             "   verified: helps (training loss -42 %, p = 0.031, 5 seeds)\n")
         assert "scale_lr(factor=0.1) for lr_too_high: helps" in text_of(pilot, "#trials-text")
         assert "Verify again" in str(verified.query_one("#verify-remedies").label)
-        # the trial facts reached the engine (set aside: this base has no trial rules)
-        assert "trial.lr_too_high.helped" in verified.result.unknown_facts
+        # the trial's fact reached the engine: the helped remedy raised its cause's certainty
+        assert verified.result.facts["trial.lr_too_high.helped"] is True
+        finding = verified.result.get("lr_too_high")
+        assert finding.certainty_before_trials == pytest.approx(0.6)
+        assert finding.certainty == pytest.approx(0.84)
+        assert "error · certainty 0.84 (was 0.60 before the trials) · lr_too_high" in remedies
 
 
 TINY_SETUP = textwrap.dedent("""

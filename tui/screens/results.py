@@ -255,8 +255,12 @@ class ResultsScreen(Screen):
         measured = {k: v for k, v in (report.get("facts") or {}).items()
                     if k.startswith("trial.") and v is not None}
         engine = self.advisor.engine
-        result: Any = (engine.diagnose({**self.result.facts, **measured})
-                       if engine is not None else Diagnosis.from_dict(report))
+        result = (Diagnosis.from_result(engine.diagnose({**self.result.facts, **measured}))
+                  if engine is not None else Diagnosis.from_dict(report))
+        before = {f.id: f.certainty for f in self.result.diagnoses}
+        for f in result.diagnoses:  # what the trials changed, as the probe's report says it
+            if f.id in before and abs(before[f.id] - f.certainty) > 1e-9:
+                f.certainty_before_trials = before[f.id]
         self.app.switch_screen(ResultsScreen(
             result, series=self.series, probe_spec=self.probe_spec, trials=trials,
             verification=verification,
