@@ -257,8 +257,9 @@ def _verified(remedy: Remedy, trials: list[dict[str, Any]],
     if run is not None:
         return replace(remedy, trial=trial_view.remedy_trial_from(run))
     if verification is not None and remedy.trial.get("reason") == trial_view.NOT_VERIFIED:
-        return replace(remedy, trial={**remedy.trial,
-                                      "reason": "not among the diagnoses verified"})
+        top = verification.get("top")
+        among = f"the top {top} diagnoses" if isinstance(top, int) else "the diagnoses"
+        return replace(remedy, trial={**remedy.trial, "reason": f"not among {among} verified"})
     return remedy
 
 

@@ -368,7 +368,7 @@ def test_a_verification_attaches_to_a_diagnosis_by_trial_label():
     # a trial the run did not include says why
     alone = Diagnosis.from_dict(unverified_report()).with_trials(TRIALS[:1], VERIFICATION)
     assert alone.remedy_note(alone.get("exploding_gradients").remedies[0]) == \
-        "not run: not among the diagnoses verified"
+        "not run: not among the top 3 diagnoses verified"
 
 
 def test_the_tui_panes_show_the_verdicts():

@@ -79,6 +79,15 @@ def verified_report(facts: dict | None = None) -> dict:
     }
 
 
+async def _verified_results(pilot, old=None) -> None:
+    """Wait for the results screen that shows a verification, composed."""
+    start = time.monotonic()
+    while (pilot.app.screen is old or not pilot.app.screen.query("#trials-text")) \
+            and time.monotonic() - start < 30:
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 async def _select(pilot, screen, finding_id: str) -> None:
     ids = [f.id for f in screen.diagnoses]
     await pilot.press("home", *["down"] * ids.index(finding_id))
@@ -215,6 +224,7 @@ async def test_verify_remedies_probes_again_and_shows_the_verdicts(trial_kb):
         assert "trial scale_lr(factor=0.1)" in text_of(pilot, "#probe-phase")
         gate.set()
         await wait_for_screen(pilot, "ResultsScreen")
+        await _verified_results(pilot, screen)
         # the probe was asked to verify, diagnosing itself, with the app's probe options
         assert seen[-1]["verify"] is True and seen[-1]["diagnose"] is True
         assert seen[-1]["steps"] == 30 and seen[-1]["seeds"] == 3
@@ -307,8 +317,12 @@ async def test_real_verification_of_a_tiny_setup(mini_kb, tmp_path):
         await pilot.click("#verify-remedies")
         await wait_for_screen(pilot, "ProbeScreen")
         probe_screen = app.screen
-        await wait_for_screen(pilot, "ResultsScreen", timeout=300)
+        start = time.monotonic()
+        while probe_screen.state == "running" and time.monotonic() - start < 300:
+            await pilot.pause(0.2)
         assert probe_screen.state == "done", probe_screen.error
+        await wait_for_screen(pilot, "ResultsScreen")
+        await _verified_results(pilot)
         screen = app.screen
         verification = screen.result.verification
         assert verification is not None and verification["seeds"] == 2
