@@ -203,13 +203,29 @@ def separated_lines(verification: dict[str, Any]) -> list[str]:
 
 
 def ranking_line(verification: dict[str, Any]) -> str | None:
+    """How the trials moved the diagnoses: `Re-ranked by the trials: loss_oscillating 3 -> 1,
+    lr_too_high 1 -> 2; no longer reported: sgd_without_momentum`. Only what changed: the
+    whole lists are long and differ in one or two places."""
     before = [str(x) for x in verification.get("rank_before") or []]
     after = [str(x) for x in verification.get("rank_after") or []]
     if not before and not after:
         return None
     if before == after:
-        return f"Ranking unchanged by the trials: {', '.join(after)}"
-    return f"Re-ranked by the trials: {', '.join(before)} -> {', '.join(after)}"
+        return f"Ranking unchanged by the trials (top: {', '.join(after[:3])})"
+    kept_before = [x for x in before if x in after]
+    kept_after = [x for x in after if x in before]
+    said = []
+    if kept_before != kept_after:
+        moved = [x for i, x in enumerate(kept_after) if kept_before[i] != x]
+        said.append(", ".join(f"{x} {before.index(x) + 1} -> {after.index(x) + 1}"
+                              for x in moved))
+    dropped = [x for x in before if x not in after]
+    if dropped:
+        said.append("no longer reported: " + ", ".join(dropped))
+    added = [x for x in after if x not in before]
+    if added:
+        said.append("now reported: " + ", ".join(added))
+    return "Re-ranked by the trials: " + "; ".join(said)
 
 
 def cost_line(verification: dict[str, Any]) -> str:

@@ -188,8 +188,7 @@ def test_text_shows_each_verdict_under_its_remedy_and_the_section():
             "loss",
             "Noise check, reseeding alone: no effect, median change 3.0 % (p = 0.5)",
             "Separated by clip_grad_norm(max_norm=1.0): did not help exploding_gradients",
-            "Re-ranked by the trials: lr_too_high, dead_relu, nonfinite_values -> "
-            "lr_too_high, nonfinite_values, dead_relu",
+            "Re-ranked by the trials: nonfinite_values 3 -> 2, dead_relu 2 -> 3",
             "Cost: 17 runs, 42.5 s", "Capped: the verification budget (--verify-budget)"):
         assert expected in section, expected
     # a half-budget verdict that agrees is not repeated; not interrupted: no such note
@@ -205,7 +204,8 @@ def test_an_interrupted_unchanged_verification_says_so():
     text = " ".join(ProbeReport.from_dict(data).text().split())
     assert "Interrupted: a partial verification" in text and "Capped" not in text
     assert "No remedy was verified: the knowledge base has problems" in text
-    assert "Ranking unchanged by the trials: lr_too_high, dead_relu, nonfinite_values" in text
+    assert "Ranking unchanged by the trials (top: lr_too_high, dead_relu, nonfinite_values)" \
+        in text
 
 
 def test_an_unverified_report_renders_as_before():
@@ -241,7 +241,7 @@ def test_markdown_has_the_verdicts_and_a_table_of_the_trials():
     assert f"- `reinitialize(scheme=he)`: not run: {CAPPED}" in section
     assert "- Noise check, reseeding alone: no effect, median change 3.0 % (p = 0.5)" in section
     assert "- Cost: 17 runs, 42.5 s" in section and "- Capped:" in section
-    assert "-> lr_too_high, nonfinite_values, dead_relu" in section
+    assert "- Re-ranked by the trials: nonfinite_values 3 -> 2, dead_relu 2 -> 3" in section
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -394,3 +394,14 @@ def test_what_separated_competing_causes_is_said_plainly():
     assert trial_view.separated_lines(verification) == [
         "Separated by scale_lr(factor=0.1): helped lr_too_high; did not help "
         "data_unnormalized, data_not_shuffled"]
+
+
+@pytest.mark.parametrize(("before", "after", "said"), [
+    (["a", "b", "c"], ["a", "b", "c"], "Ranking unchanged by the trials (top: a, b, c)"),
+    (["a", "b", "c", "d"], ["b", "a", "c"],
+     "Re-ranked by the trials: b 2 -> 1, a 1 -> 2; no longer reported: d"),
+    (["a", "b", "c"], ["a", "c", "e"],
+     "Re-ranked by the trials: no longer reported: b; now reported: e"),
+])
+def test_the_reranking_names_only_what_moved(before, after, said):
+    assert trial_view.ranking_line({"rank_before": before, "rank_after": after}) == said

@@ -123,8 +123,8 @@ async def test_results_show_each_remedys_verdict_and_the_verified_tab(mini_kb):
                          "5 seeds x 100 steps",
                          "clip_grad_norm(max_norm=1.0) for exploding_gradients: not run",
                          "Noise check, reseeding alone: no effect, median change 2.0 %",
-                         "Re-ranked by the trials: nonfinite_loss, lr_too_high -> lr_too_high, "
-                         "nonfinite_loss", "Cost: 10 runs, 12.5 s"):
+                         "Re-ranked by the trials: lr_too_high 2 -> 1, nonfinite_loss 1 -> 2",
+                         "Cost: 10 runs, 12.5 s"):
             assert expected in verified, expected
         # no setup to try them on (a report, not a probe): no button, v does nothing
         assert not screen.query("#verify-remedies")
