@@ -267,7 +267,7 @@ class ResultsScreen(Screen):
             remedy_trials=trials_by_remedy(report.get("diagnoses"))))
         helped = sum(1 for t in trials if t.get("verdict") == "helps")
         self.app.notify(f"{len(trials)} remedy trial(s), {helped} helped", title="Verified",
-                    timeout=6, markup=False)
+                        timeout=6, markup=False)
 
     def action_back(self) -> None:
         self.app.pop_screen()
