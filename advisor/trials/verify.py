@@ -225,7 +225,7 @@ def _noise(v: Verification) -> dict[str, Any] | None:
     a, b = _values(v.control, "loss"), _values(v.reseed, "loss")
     d = decide(a, b)
     changes = [abs(x) for x in _changes(a, b)]
-    return {"verdict": d.verdict, "p_value": round(d.p_value, 4), "effect": round(d.effect, 4),
+    return {"verdict": d.verdict, "p_value": round(d.p_value, 6), "effect": round(d.effect, 4),
             "median_abs_change": round(sorted(changes)[len(changes) // 2], 4)}
 
 
@@ -247,11 +247,11 @@ def _decide(plan: TrialPlan, v: Verification, ctx: Any) -> dict[str, Any]:
     return {
         "transform": plan.transform, "args": plan.args, "label": plan.label,
         "diagnoses": list(plan.diagnoses), "verdict": d.verdict,
-        "p_value": round(d.p_value, 4), "effect": round(d.effect, 4),
+        "p_value": round(d.p_value, 6), "effect": round(d.effect, 4),
         "effect_interval": [round(d.interval[0], 4), round(d.interval[1], 4)],
         "seeds": d.seeds, "steps": v.steps, "metric": f"{base}_{metric}",
         "control": [_num(x) for x in control], "treated": [_num(x) for x in treated],
-        "verdict_half": dh.verdict, "p_value_half": round(dh.p_value, 4),
+        "verdict_half": dh.verdict, "p_value_half": round(dh.p_value, 6),
         "effect_half": round(dh.effect, 4),
         "nonfinite": {"control": sum(r.nonfinite for r in v.control),
                       "treated": sum(r.nonfinite for r in plan.runs)},

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import advisor
 from advisor.probing.setup import load_setup
-
-from ..probe.helpers import small_setup
-from ..probe.test_nothing_lost import _seed_globals, assert_same, snapshot
+from tests.probe.helpers import small_setup
+from tests.probe.test_nothing_lost import _seed_globals, assert_same, snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK = {"steps": 60, "budget": 120.0, "trial_steps": 40}
@@ -68,9 +68,9 @@ def test_a_helping_trial_raises_the_certainty_of_its_cause(lr_report):
 
 
 def _bad_rate_setup():
+    """The little classifier with SGD at lr 2.0: lr_too_high and exploding_gradients."""
     setup = small_setup()
-    for group in setup["optimizer"].param_groups:
-        group["lr"] = 5.0
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=2.0, momentum=0.9)
     return setup
 
 
@@ -79,7 +79,7 @@ def test_without_verify_remedies_say_they_were_not_verified():
     assert report.to_dict()["trials"] == []
     assert report.to_dict()["verification"] is None
     with_trials = [r["trial"] for d in report.diagnoses for r in d["remedies"] if "trial" in r]
-    assert with_trials, "no diagnosis of a rate of 5.0 has a remedy with a trial"
+    assert with_trials, "no diagnosis of a rate of 2.0 has a remedy with a trial"
     for trial in with_trials:
         assert trial["verdict"] == "not_run"
         assert "--verify" in trial["reason"]

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from advisor.tui.app import AdvisorApp, Start
-from advisor.tui.probing import CANNOT_VERIFY, ProbeEvent, ProbeOutcome
+from advisor.tui.probing import ProbeEvent, ProbeOutcome
 from textual.widgets import TabbedContent
 from tui_helpers import DATA, ready, text_of, wait_for_screen
 
@@ -282,29 +282,8 @@ async def _results_for(app, pilot, tiny) -> None:
     await wait_for_screen(pilot, "ResultsScreen")
 
 
-async def test_verify_on_a_probe_that_cannot_says_so(mini_kb, tmp_path):
-    if _probe_can_verify():
-        pytest.skip("advisor.probe verifies: test_real_verification covers the button")
-    tiny = tmp_path / "tiny_setup.py"
-    tiny.write_text(TINY_SETUP)
-    app = AdvisorApp(kb=mini_kb, probe_options={"steps": 20, "budget": 30})
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(pilot)
-        await _results_for(app, pilot, tiny)
-        await pilot.press("v")
-        await wait_for_screen(pilot, "ProbeScreen")
-        screen = app.screen
-        start = time.monotonic()
-        while screen.state == "running" and time.monotonic() - start < 90:
-            await pilot.pause(0.1)
-        assert screen.state == "failed"
-        assert CANNOT_VERIFY in text_of(pilot, "#probe-status")
-
-
 async def test_real_verification_of_a_tiny_setup(mini_kb, tmp_path):
-    if not _probe_can_verify():
-        pytest.skip("advisor.probe takes no verify= yet on this branch (the lead's trial "
-                    "runner, issue 11): remove this skip when it lands")
+    assert _probe_can_verify()
     from advisor.report.trials import VERDICTS
 
     tiny = tmp_path / "tiny_setup.py"
