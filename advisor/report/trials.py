@@ -186,19 +186,29 @@ def noise_line(verification: dict[str, Any]) -> str | None:
 
 
 def separated_lines(verification: dict[str, Any]) -> list[str]:
-    """Which experiment told competing causes apart: `Separated by scale_lr(factor=0.1):
-    helped lr_too_high; did not help data_unnormalized`."""
+    """What the trials said about each cause they tested, and, when they told competing causes
+    apart (some supported, some not), one line that says so first:
+    `The trials separated the causes: supported lr_too_high; not supported data_unnormalized`."""
     out = []
+    supported: list[str] = []
+    unsupported: list[str] = []
     for s in verification.get("separated") or []:
         if not isinstance(s, dict):
             continue
         said = []
         if s.get("helped"):
-            said.append("helped " + ", ".join(str(x) for x in s["helped"]))
+            said.append("supports " + ", ".join(str(x) for x in s["helped"]))
+            supported += [str(x) for x in s["helped"]]
         if s.get("not_helped"):
-            said.append("did not help " + ", ".join(str(x) for x in s["not_helped"]))
-        out.append(f"Separated by {s.get('label') or s.get('transform') or '?'}: "
+            said.append("does not support " + ", ".join(str(x) for x in s["not_helped"]))
+            unsupported += [str(x) for x in s["not_helped"]]
+        out.append(f"Trial {s.get('label') or s.get('transform') or '?'}: "
                    + ("; ".join(said) or "no difference"))
+    unsupported = [x for x in dict.fromkeys(unsupported) if x not in supported]
+    if supported and unsupported:
+        out.insert(0, "The trials separated the competing causes: supported "
+                   + ", ".join(dict.fromkeys(supported)) + "; not supported "
+                   + ", ".join(unsupported))
     return out
 
 

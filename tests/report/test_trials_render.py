@@ -187,7 +187,7 @@ def test_text_shows_each_verdict_under_its_remedy_and_the_section():
             "Trials: top 3 diagnoses, 5 seeds x 100 steps per arm, judged by the validation "
             "loss",
             "Noise check, reseeding alone: no effect, median change 3.0 % (p = 0.5)",
-            "Separated by clip_grad_norm(max_norm=1.0): did not help exploding_gradients",
+            "Trial clip_grad_norm(max_norm=1.0): does not support exploding_gradients",
             "Re-ranked by the trials: nonfinite_values 3 -> 2, dead_relu 2 -> 3",
             "Cost: 17 runs, 42.5 s", "Capped: the verification budget (--verify-budget)"):
         assert expected in section, expected
@@ -390,10 +390,18 @@ def test_the_tui_panes_show_the_verdicts():
 def test_what_separated_competing_causes_is_said_plainly():
     verification = {**VERIFICATION, "separated": [
         {"transform": "scale_lr", "label": "scale_lr(factor=0.1)", "helped": ["lr_too_high"],
+         "not_helped": []},
+        {"transform": "standardize_inputs", "label": "standardize_inputs()", "helped": [],
          "not_helped": ["data_unnormalized", "data_not_shuffled"]}]}
     assert trial_view.separated_lines(verification) == [
-        "Separated by scale_lr(factor=0.1): helped lr_too_high; did not help "
-        "data_unnormalized, data_not_shuffled"]
+        "The trials separated the competing causes: supported lr_too_high; not supported "
+        "data_unnormalized, data_not_shuffled",
+        "Trial scale_lr(factor=0.1): supports lr_too_high",
+        "Trial standardize_inputs(): does not support data_unnormalized, data_not_shuffled"]
+    # one cause tried, or every trial agreeing: nothing was separated, only what each said
+    alone = {**VERIFICATION, "separated": verification["separated"][:1]}
+    assert trial_view.separated_lines(alone) == ["Trial scale_lr(factor=0.1): supports "
+                                                 "lr_too_high"]
 
 
 @pytest.mark.parametrize(("before", "after", "said"), [

@@ -20,6 +20,11 @@ def test_probe_verify_writes_trials_to_the_json_report(tmp_path, advisor):
     verdicts = {t["transform"]: t["verdict"] for t in data["trials"]}
     assert verdicts.get("scale_lr") == "helps", verdicts
     assert "helps" in result.stdout  # the text summary shows the verdicts
+    # the stored report diagnosed again keeps the re-ranking (the trial facts) and the verdicts
+    again = advisor("diagnose", str(out), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "verified: helps" in again.stdout
+    assert "trial.lr_too_high.helped" in again.stdout
 
 
 def test_too_few_seeds_and_a_bad_budget_are_refused_before_anything_runs(tmp_path, advisor):
