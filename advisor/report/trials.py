@@ -266,7 +266,8 @@ def setup_line(verification: dict[str, Any]) -> str:
         parts.append(f"top {verification['top']} diagnoses")
     parts.append(runs_text(verification) + " per arm")
     if verification.get("metric"):
-        parts.append(f"judged by the {metric_word(verification['metric'])}")
+        parts.append(f"judged by the {metric_word(verification['metric'])} (the error where "
+                     "a trial changes what the loss means)")
     return "Trials: " + ", ".join(parts)
 
 
