@@ -127,3 +127,32 @@ def test_the_budget_caps_the_trials_and_says_so():
     for trial in data["trials"]:
         assert trial["verdict"] == "not_run"
         assert "--verify-budget" in trial["reason"]
+
+
+def test_trials_separate_competing_causes_and_re_rank():
+    """A deep regression net whose gradients explode: clipping helps, dividing the rate by ten
+    does not. The clipping trial supports exploding_gradients; lr_too_high, whose only trial did
+    nothing, loses certainty (here, enough to leave the report), and the report says so."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        setup = load_setup(str(EXAMPLES / "exploding_deep_regression.py"))
+        report = advisor.probe(setup=setup, verify=True)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    data = report.to_dict()
+    verdicts = {t["label"]: t["verdict"] for t in data["trials"]}
+    assert verdicts["clip_grad_norm(max_norm=1.0)"] == "helps", verdicts
+    assert verdicts["scale_lr(factor=0.1)"] != "helps", verdicts
+    summary = data["verification"]
+    assert "lr_too_high" in summary["rank_before"]
+    assert report.fact("trial.lr_too_high.helped") is False
+    assert report.fact("trial.exploding_gradients.helped") is True
+    after = {d["id"]: d for d in data["diagnoses"]}
+    assert "lr_too_high" not in after or \
+        after["lr_too_high"]["certainty"] < after["lr_too_high"]["certainty_before_trials"]
+    exploding = after["exploding_gradients"]
+    assert exploding["certainty"] > exploding["certainty_before_trials"]
+    assert summary["rank_after"].index("exploding_gradients") <= \
+        summary["rank_before"].index("exploding_gradients")
+    text = report.text()
+    assert "The trials separated the competing causes" in text
