@@ -129,6 +129,7 @@ def test_the_budget_caps_the_trials_and_says_so():
         assert "--verify-budget" in trial["reason"]
 
 
+@pytest.mark.slow
 def test_trials_separate_competing_causes_and_re_rank():
     """A deep regression net whose gradients explode: clipping helps, dividing the rate by ten
     does not. The clipping trial supports exploding_gradients; lr_too_high, whose only trial did

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+@pytest.mark.slow
 def test_probe_verify_writes_trials_to_the_json_report(tmp_path, advisor):
     out = tmp_path / "report.json"
     result = advisor("probe", str(EXAMPLES / "lr_too_high_sgd.py"), "--steps", "60",
@@ -35,6 +38,7 @@ def test_too_few_seeds_and_a_bad_budget_are_refused_before_anything_runs(tmp_pat
         assert flag in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_verify_shows_a_verified_remedy(tmp_path, advisor):
     result = advisor("demo", "--verify", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
