@@ -300,17 +300,10 @@ def _curve(runs: list[RunResult]) -> list[list[float]]:
 
 # ------------------------------------------------------------------ the probe's last phase
 def verify_after_probe(state: Any, ctx: Any, options: Any, progress: Progress | None,
-                       into: Verification) -> None:
-    """The probe's "verify" phase: diagnose what the probe measured, run the trials of the top
-    diagnoses, and record each verdict as a `trial.<diagnosis>.helped` fact, so the final
-    diagnosis (and `advisor diagnose REPORT.json`) weighs it."""
-    from advisor.probing.api import diagnose, load_knowledge
-
-    kb, problem = load_knowledge(options.kb_dirs)
-    diagnoses = diagnose(state.obs.facts, options.kb_dirs)[0] if kb is not None else []
-    if kb is None:
-        into.problem = problem
-        return
+                       into: Verification, kb: Any, diagnoses: list[dict[str, Any]]) -> None:
+    """The probe's "verify" phase: run the trials of the top `diagnoses` (what the probe
+    measured, diagnosed with `kb`), and record each verdict as a `trial.<diagnosis>.helped`
+    fact, so the final diagnosis (and `advisor diagnose REPORT.json`) weighs it."""
     try:
         run_verification(ctx, diagnoses, kb, options, progress, state.doing, into)
     finally:
