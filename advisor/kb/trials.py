@@ -188,6 +188,8 @@ _SPECS = (
     TransformSpec("scale_lr", "multiply every param group's lr",
                   (_positive("factor", "what every learning rate is multiplied by",
                              not_equal=1),)),
+    TransformSpec("use_suggested_lr", "every param group's lr moved to the LR range test's "
+                                      "suggestion (their ratios kept)"),
     TransformSpec("set_optimizer", "new optimizer of that class over the same params", (
         Argument("name", "choice", "the torch.optim class", choices=OPTIMIZERS),
         _positive("lr", "its learning rate (left out: keep the current lr)", required=False),

@@ -84,6 +84,24 @@ def scale_lr(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     spec.optimizer_edits.append(edit)
 
 
+def use_suggested_lr(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
+    """The learning rate the probe's LR range test suggested: every group's rate scaled by
+    suggestion / configured rate, so groups with their own rates keep their ratios. Not
+    applicable when the test suggested nothing (its loss never fell clearly)."""
+    suggested = env.ctx.obs.get("lr_range.suggested_lr")
+    configured = env.ctx.obs.get("optim.lr")
+    if not isinstance(suggested, (int, float)) or suggested <= 0:
+        raise TrialNotApplicable("the LR range test suggested no learning rate (its loss "
+                                 "never fell clearly), so there is no rate to try")
+    if not isinstance(configured, (int, float)) or configured <= 0:
+        raise TrialNotApplicable("the configured learning rate is unknown, so the suggestion "
+                                 "cannot be applied to each param group")
+    if abs(suggested / configured - 1) < 0.05:
+        raise TrialNotApplicable(f"the configured learning rate ({configured:g}) is already "
+                                 f"the LR range test's suggestion ({suggested:g})")
+    scale_lr(spec, {"factor": suggested / configured}, env)
+
+
 def set_optimizer(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """A new optimizer of that class over the same parameters and param groups, without the
     old one's state. lr and weight_decay: the argument, else each group's current value;
@@ -715,6 +733,7 @@ def _then(first: Callable[[Any], Any] | None,
 
 TRANSFORMS: dict[str, Transform] = {
     "scale_lr": scale_lr,
+    "use_suggested_lr": use_suggested_lr,
     "set_optimizer": set_optimizer,
     "set_momentum": set_momentum,
     "set_weight_decay": set_weight_decay,

@@ -247,7 +247,8 @@ def test_check_trial_paths_and_good_trials():
 
 def test_the_vocabulary_is_the_specs():
     assert list(TRANSFORMS) == [
-        "scale_lr", "set_optimizer", "set_momentum", "set_weight_decay", "clip_grad_norm",
+        "scale_lr", "use_suggested_lr", "set_optimizer", "set_momentum", "set_weight_decay",
+        "clip_grad_norm",
         "remove_final_activation", "replace_final_activation", "swap_loss",
         "standardize_inputs", "scale_targets", "shuffle_data", "reinitialize", "set_dropout",
         "set_batch_size", "unfreeze", "add_missing_params", "train_mode", "fix_target_shape"]
@@ -442,12 +443,12 @@ def test_a_user_rule_with_a_reserved_id_without_replaces_clashes(kbdir):
 # Transforms that test their remedy directly; a change here is a change of knowledge.
 EXPECTED_BUILTIN = {
     "lr_too_high": ["scale_lr(factor=0.1)"],
-    "lr_too_low": ["scale_lr(factor=10)"],
+    "lr_too_low": ["use_suggested_lr()"],
     "unnormalized_inputs": ["standardize_inputs()"],
     "unshuffled_data": ["shuffle_data()"],
     "output_activation_mismatch": ["remove_final_activation()",
                                    "replace_final_activation(with=log_softmax)"],
-    "softmax_for_multilabel": ["replace_final_activation(with=sigmoid)"],
+    "softmax_for_multilabel": ["swap_loss(to=bce_with_logits)"],
     "loss_task_mismatch": ["swap_loss(to=mse)", "swap_loss(to=cross_entropy)"],
     "exploding_gradients": ["clip_grad_norm(max_norm=1.0)", "scale_lr(factor=0.1)"],
     "symmetric_init": ["reinitialize(scheme=default)"],

@@ -4,7 +4,6 @@ says in a sentence why it cannot apply when it cannot."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import warnings
 
@@ -24,13 +23,6 @@ from tests.trials.helpers import (
     snapshot,
     train_arm,
 )
-
-SPEC_NAMES = {
-    "scale_lr", "set_optimizer", "set_momentum", "set_weight_decay", "clip_grad_norm",
-    "remove_final_activation", "replace_final_activation", "swap_loss", "standardize_inputs",
-    "scale_targets", "shuffle_data", "reinitialize", "set_dropout", "set_batch_size",
-    "unfreeze", "add_missing_params", "train_mode", "fix_target_shape",
-}
 
 
 def applied(env, transform, /, **args) -> ArmSpec:
@@ -63,13 +55,8 @@ def blob_setup(model: nn.Module | None = None, n: int = 96, dim: int = 8, classe
 
 
 # ------------------------------------------------------------------------------ vocabulary
-def test_the_names_are_the_spec_table():
-    assert set(TRANSFORMS) == SPEC_NAMES
-
-
-@pytest.mark.skipif(importlib.util.find_spec("advisor.kb.trials") is None,
-                    reason="advisor.kb.trials (the KB vocabulary) is not on this branch yet")
 def test_the_names_are_the_knowledge_base_vocabulary():
+    """Every transform the loader accepts can be applied, and nothing else exists."""
     from advisor.kb.trials import TRANSFORMS as VOCABULARY
 
     assert set(TRANSFORMS) == set(VOCABULARY)
@@ -116,6 +103,24 @@ def test_scale_lr_also_scales_the_rate_a_new_scheduler_would_start_from():
     torch.optim.lr_scheduler.StepLR(trainee.optimizer, step_size=10)
     assert trainee.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.2)
+
+
+def test_use_suggested_lr_moves_every_group_to_the_suggestion_keeping_their_ratios():
+    setup = blob_setup()
+    setup["optimizer"] = torch.optim.SGD(
+        [{"params": setup["model"][0].parameters(), "lr": 0.1},
+         {"params": setup["model"][2].parameters()}], lr=0.5)
+    env = make_env(setup)
+    env.ctx.obs.set("optim.lr", 0.5)
+    with pytest.raises(TrialNotApplicable, match="suggested no learning rate"):
+        applied(env, "use_suggested_lr")
+    env.ctx.obs.set("lr_range.suggested_lr", 0.05)
+    trainee = build_arm(env, applied(env, "use_suggested_lr"))
+    assert [g["lr"] for g in trainee.optimizer.param_groups] == pytest.approx([0.01, 0.05])
+    assert [g["lr"] for g in setup["optimizer"].param_groups] == pytest.approx([0.1, 0.5])
+    env.ctx.obs.set("lr_range.suggested_lr", 0.51)
+    with pytest.raises(TrialNotApplicable, match="already"):
+        applied(env, "use_suggested_lr")
 
 
 def test_set_optimizer_builds_that_class_over_the_same_parameters():
