@@ -21,7 +21,7 @@ from typing import Any
 
 from advisor.trials.arm import ArmSpec, TrialEnv, TrialNotApplicable
 from advisor.trials.runner import ArmRun, ArmRunner, RunResult, TrialsCapped
-from advisor.trials.statistics import decide, smallest_p
+from advisor.trials.statistics import decide, relative_changes, smallest_p
 
 CURVE_POINTS = 100        # points per loss curve in the report
 SEED_STRIDE = 1009        # matched seeds: options.seed + SEED_STRIDE * (i + 1)
@@ -170,8 +170,8 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
         v.seconds = time.perf_counter() - start
         if progress is not None:
             last = result.losses[-1] if result.losses else None
-            progress("verify", v.runs, total, last if last is None or math.isfinite(last)
-                     else None)
+            progress("remedy trials", v.runs, total,
+                     last if last is None or math.isfinite(last) else None)
 
     try:
         v.control = runner.run_arm(ArmRun(ArmSpec(), base_outputs), seeds, counted)
@@ -224,15 +224,9 @@ def _noise(v: Verification) -> dict[str, Any] | None:
         return None
     a, b = _values(v.control, "loss"), _values(v.reseed, "loss")
     d = decide(a, b)
-    changes = [abs(x) for x in _changes(a, b)]
+    changes = [abs(x) for x in relative_changes(a, b)]
     return {"verdict": d.verdict, "p_value": round(d.p_value, 6), "effect": round(d.effect, 4),
             "median_abs_change": round(sorted(changes)[len(changes) // 2], 4)}
-
-
-def _changes(a: list[float | None], b: list[float | None]) -> list[float]:
-    from advisor.trials.statistics import relative_changes
-
-    return relative_changes(a, b)
 
 
 def _decide(plan: TrialPlan, v: Verification, ctx: Any) -> dict[str, Any]:

@@ -103,7 +103,7 @@ def test_the_same_seed_gives_the_same_trials():
 
 def test_ctrl_c_during_the_trials_gives_a_partial_report_with_what_was_done():
     def interrupt(phase, done, total, loss=None):
-        if phase == "verify" and done == 7:
+        if phase == "remedy trials" and done == 7:
             raise KeyboardInterrupt
 
     setup = _bad_rate_setup()
