@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from advisor.kb.model import Fact, FactTest, KnowledgeBase, Location, Problem, RuleRef, walk
-from advisor.kb.structure import describe, shorten, suggest
+from advisor.kb.structure import describe, reads_as_number, shorten, suggest
 
 LISTED = 20  # problems of one kind listed in full; the rest are counted ("and N more")
 OBSERVATION_KEYS = ("value", "cf")
@@ -54,18 +54,10 @@ def check_value(fact: Fact, value: Any) -> str | None:
         hint = suggest(value, list(fact.values)) if isinstance(value, str) else ""
         return (f"{describe(value)} is not a value of enum fact '{fact.name}' "
                 f"(allowed: {', '.join(fact.values)}){hint}")
-    if fact.type == "number" and isinstance(value, str) and _reads_as_number(value):
+    if fact.type == "number" and isinstance(value, str) and reads_as_number(value):
         return (f"fact '{fact.name}' is number, got {describe(value)}: expected a number; "
                 "write it without quotes")
     return f"fact '{fact.name}' is {fact.type}, got {describe(value)}"
-
-
-def _reads_as_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def check_fact_test(kb: KnowledgeBase, node: FactTest) -> list[Problem]:

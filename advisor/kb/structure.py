@@ -163,3 +163,13 @@ def _label(value: dict, what: str) -> str:
     if "name" in value and isinstance(value["name"], str) and "type" in value:
         return f"fact '{value['name']}'"
     return what
+
+
+def reads_as_number(text: str) -> bool:
+    """Whether a string holds a number: `"0.1"` written for 0.1, so the message can say
+    "write it without quotes"."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -36,7 +36,7 @@ from advisor.kb.model import (
     SourceRef,
     Trial,
 )
-from advisor.kb.structure import describe, shorten, suggest
+from advisor.kb.structure import describe, reads_as_number, shorten, suggest
 
 TRIAL_TAG = "trial-evidence"
 HELPED_CF = 0.6  # a remedy that measurably helped: strong, but not proof of this cause alone
@@ -102,7 +102,7 @@ class Argument:
         """Why `value` is not a legal value of this argument, or None when it is."""
         if self.kind == "choice":
             return self._choice_problem(value)
-        if isinstance(value, str) and _reads_as_number(value):
+        if isinstance(value, str) and reads_as_number(value):
             return f"must be {self.type_text}, got {describe(value)}; write it without quotes"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"must be {self.type_text} ({self.range_text}), got {describe(value)}"
@@ -233,14 +233,6 @@ TRIAL_EXAMPLE = "{transform: scale_lr, factor: 0.1}"
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
-
-
-def _reads_as_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------------------ validation

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from advisor.errors import AdvisorError
 from advisor.experiments.loop import StepFn, StepOutput, run_steps
 from advisor.experiments.recipe import Trainee
 from advisor.experiments.steps import probe_step, user_step
-from advisor.probing.batches import forward
+from advisor.probing.batches import BatchStream, forward
 from advisor.probing.device import autocast
 from advisor.probing.errors import error_message
 from advisor.probing.state import seed_everything
@@ -125,7 +125,8 @@ class ArmRunner:
         """The arm's training batches for this seed, on the device, with its batch_fn; the
         first one is read now, so the data order is drawn from the data seed alone."""
         ctx = self.ctx
-        source = _epochs(lambda: spec.data(seed)) if spec.data is not None else ctx.train.forever()
+        source = BatchStream(spec.data(seed)).forever() if spec.data is not None \
+            else ctx.train.forever()
         mapped = (ctx.on_device(b) for b in source)
         if spec.batch_fn is not None:
             mapped = (spec.batch_fn(b) for b in mapped)
@@ -181,15 +182,3 @@ class ArmRunner:
                 return inner(trainee, batch)
 
         return step
-
-
-def _epochs(make: Callable[[], Iterable[Any]]) -> Iterator[Any]:
-    """Epoch after epoch of a re-iterable (a rebuilt DataLoader); stops if it is empty."""
-    data = make()
-    while True:
-        empty = True
-        for batch in data:
-            empty = False
-            yield batch
-        if empty:
-            return
