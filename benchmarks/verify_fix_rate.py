@@ -189,6 +189,7 @@ class Side:
     verdict: str | None = None
     status: str = "none"        # restored / not restored / unmeasured / none
     judgement: Judgement | None = None
+    reason: str | None = None   # why its trial did not run (unmeasured)
 
 
 @dataclass
@@ -220,6 +221,7 @@ def side(pick: Pick | None, metric_kind: str, healthy: Outcomes) -> Side:
     out = Side(pick.diagnosis, pick.label, pick.verdict)
     if not pick.measured:
         out.status = "unmeasured"
+        out.reason = (pick.trial or {}).get("reason") or "its trial is not in the report"
         return out
     out.judgement = judge(metric_kind, healthy, pick.treated())
     out.status = "restored" if out.judgement.restored else "not restored"
@@ -249,6 +251,12 @@ def score_report(case: Case, report: Mapping[str, Any], healthy: Outcomes,
     verification = report.get("verification") or {}
     if verification.get("problem"):
         case.problem = verification["problem"]
+    elif "verify" not in timings:
+        error = (report.get("facts") or {}).get("runtime.error")
+        case.problem = "the probe stopped before the verify phase" + (
+            f" (runtime.error: {error})" if error not in (None, "none") else "")
+    elif case.unverified.status == "unmeasured":
+        case.problem = f"{case.unverified.label} did not run: {case.unverified.reason}"
     return case
 
 
@@ -285,23 +293,26 @@ def _pct(pair: tuple[int, int]) -> str:
 
 
 def _short(s: Side) -> str:
+    """A recommendation in one cell: the trial, its verdict, and restored or not with the
+    median against the limit."""
     if s.status == "none":
         return "-"
-    mark = {"restored": "RESTORED", "not restored": "no", "unmeasured": "unmeasured"}[s.status]
     fig = ""
     if s.judgement is not None:
         j = s.judgement
-        fig = f" {j.metric} {_num(j.treated)}<={_num(j.threshold)}" if j.restored else \
-            f" {j.metric} {_num(j.treated)}>{_num(j.threshold)}"
-    return f"{s.label} [{s.verdict}] {mark}{fig}"
+        fig = f" ({j.metric} {_num(j.treated)} {'<=' if j.restored else '>'} " \
+            f"{_num(j.threshold)})"
+    return f"{s.label} [{s.verdict}]: {s.status}{fig}"
 
 
 def _num(x: float) -> str:
     return "inf" if not math.isfinite(x) else f"{x:.3g}"
 
 
-def table(cases: Sequence[Case], settings: Mapping[str, Any]) -> str:
-    """The printed result: settings, margins, the summary lines, then one row per case."""
+def table(cases: Sequence[Case], settings: Mapping[str, Any],
+          healthy: Mapping[str, Outcomes] | None = None) -> str:
+    """The printed result: settings, margins, the summary lines, the healthy references, then
+    one row per case."""
     s = summarise(cases)
     ratio = "n/a" if s["cost_ratio_mean"] is None else \
         f"{s['cost_ratio_mean']:.2f}x (verify phase / the probe's other phases, mean of " \
@@ -320,14 +331,23 @@ def table(cases: Sequence[Case], settings: Mapping[str, Any]) -> str:
         f"unverified {_pct(s['unverified_both'])}",
         f"'helps' verdicts: {s['helps']}, of which did not restore: {s['helps_not_restoring']}",
         f"cost ratio: {ratio}",
-        "",
-        f"{'case':44s} {'top unverified remedy':52s} {'top verified remedy':52s} cost",
     ]
-    for c in cases:
-        cost = "-" if c.cost_ratio is None else f"{c.cost_ratio:.1f}x"
-        lines.append(f"{c.case:44s} {_short(c.unverified):52s} {_short(c.verified):52s} {cost}")
-        if c.problem:
-            lines.append(f"{'':44s} ({c.problem})")
+    if healthy:
+        lines += ["", "healthy reference (median of the control arm's runs): " + "; ".join(
+            f"{p} " + ", ".join(f"{k} {_num(median(v))}" for k, v in o.items()
+                                 if any(x is not None for x in v))
+            for p, o in healthy.items())]
+    rows = [("case", "top unverified remedy", "top verified remedy", "cost")] + [
+        (c.case, _short(c.unverified), _short(c.verified),
+         "-" if c.cost_ratio is None else f"{c.cost_ratio:.1f}x") for c in cases]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines.append("")
+    for i, row in enumerate(rows):
+        lines.append("  ".join(f"{cell:{w}s}" for cell, w in zip(row, widths, strict=False))
+                     + "  " + row[3])
+        c = cases[i - 1] if i else None
+        if c is not None and c.problem:
+            lines.append(f"{'':{widths[0]}s}  ({c.problem})")
     return "\n".join(lines)
 
 
@@ -502,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None:
             _write(args.out, settings, cases, raw)
     print()
-    print(table(cases, settings))
+    print(table(cases, settings, healthy))
     for program, why in skipped.items():
         print(f"left out: {program} (no healthy reference: {why})")
     return 0 if cases else 1

@@ -119,6 +119,20 @@ def test_an_unverified_remedy_whose_trial_did_not_run_is_unmeasured():
     pick = fr.top_unverified(rep)
     assert pick.verdict == "not_run" and not pick.measured
     assert fr.side(pick, "error_rate", HEALTHY_CLS).status == "unmeasured"
+    case = fr.score_report(fr.Case("p__op", "p", "op", "error_rate"), rep, HEALTHY_CLS)
+    assert case.problem == "scale_lr(factor=0.1) did not run: capped"
+
+
+def test_a_probe_that_stopped_before_the_verify_phase_says_so():
+    rep = report([diagnosis("runtime_shape_mismatch", remedy("fix_target_shape()"))], [], [],
+                 {"training": 0.2, "total": 0.2})
+    rep["facts"] = {"runtime.error": "shape"}
+    case = fr.score_report(fr.Case("p__op", "p", "op", "error_rate"), rep, HEALTHY_CLS)
+    assert case.problem == "the probe stopped before the verify phase (runtime.error: shape)"
+    # without trials run, the unverified recommendation is still named, and unmeasured
+    assert (case.unverified.label, case.unverified.status) == ("fix_target_shape()",
+                                                               "unmeasured")
+    assert case.verified.status == "none" and case.cost_ratio is None
 
 
 def test_no_unverified_remedy_without_any_trial():
@@ -199,7 +213,12 @@ def test_the_summary_rates_over_all_cases_and_over_those_where_both_were_measure
     assert s["no_verified_remedy"] == 1 and s["unverified_unmeasured"] == 1
     assert s["helps"] == 4 and s["helps_not_restoring"] == 2
     assert s["cost_ratio_mean"] == pytest.approx(2.0) and s["cost_ratio_cases"] == 2
-    text = fr.table([restored, unmeasured, nothing], {"seeds": 5})
+    text = fr.table([restored, unmeasured, nothing], {"seeds": 5}, {"a": HEALTHY_CLS})
     assert "fix rate, top verified remedy:   2/3 = 67 %" in text
     assert "fix rate, top unverified remedy: 0/3 = 0 %" in text
-    assert "+ 0.05" in text and "a__z" in text
+    assert "+ 0.05" in text
+    assert "a loss 0.31, error 0.11" in text
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("a__")}
+    assert "standardize_inputs() [helps]: restored (error 0.12 <= 0.16)" in rows["a__x"]
+    assert "scale_lr(factor=0.1) [no_effect]: not restored (error 0.41 > 0.16)" in rows["a__x"]
+    assert rows["a__z"].split()[1:] == ["-", "-", "-"]
