@@ -24,7 +24,8 @@ its treated outcomes is within the mutation catalogue's margin of the healthy me
 - classification error rate (Outcome.error): at most healthy + 0.05;
 - regression normalised MSE (Outcome.error) and losses: at most max(1.25 x healthy,
   healthy + 0.02).
-The error is used when both sides measured it, else the loss (non-finite runs count as worst).
+The error is used when both sides measured it for the same task kind (the probe's task of the
+healthy program and of the mutant), else the loss; a non-finite run counts as the worst.
 A case without a remedy to recommend counts as not restored. The cost ratio is the seconds of
 the probe's verify phase over the seconds of its other phases (report.timings).
 """
@@ -53,9 +54,19 @@ VERIFIED = HERE / "mutation" / "verified"
 MARGINS = (f"restored: median treated outcome <= healthy median + {ERROR_RATE_MARGIN} "
            f"(classification error rate), <= max({LOSS_RATIO_MARGIN} x healthy, healthy + "
            f"{LOSS_ABS_MARGIN}) (regression normalised MSE, or the loss when an error is not "
-           "measured on both sides)")
+           "measured on both sides for the same task)")
+CLASSIFICATION = ("binary", "multiclass", "multilabel")
 
 Outcomes = Mapping[str, Sequence[float | None]]   # {"loss": [...], "error": [...]} per seed
+
+
+@dataclass
+class Reference:
+    """The healthy program under the protocol: its control arm's outcomes and the task kind
+    the probe found (what its error means)."""
+
+    outcomes: dict[str, list[float | None]]
+    task: str | None
 
 
 # ------------------------------------------------------------------ the restored rule
@@ -91,19 +102,21 @@ def pick_metric(healthy: Outcomes, treated: Outcomes) -> str:
     return "loss"
 
 
-def threshold(metric: str, metric_kind: str, healthy: float) -> float:
+def threshold(metric: str, task: str | None, healthy: float) -> float:
     """The largest outcome that still counts as the healthy program's (the catalogue's margins:
     error-rate points for classification errors, a ratio and an absolute step otherwise)."""
-    if metric == "error" and metric_kind == "error_rate":
+    if metric == "error" and task in CLASSIFICATION:
         return healthy + ERROR_RATE_MARGIN
     return max(LOSS_RATIO_MARGIN * healthy, healthy + LOSS_ABS_MARGIN)
 
 
-def judge(metric_kind: str, healthy: Outcomes, treated: Outcomes) -> Judgement:
-    """Whether the treated outcomes restore the healthy program's metric."""
-    metric = pick_metric(healthy, treated)
+def judge(reference: Reference, treated: Outcomes, task: str | None) -> Judgement:
+    """Whether the treated outcomes (of a mutant whose task the probe found to be `task`)
+    restore the healthy program's metric."""
+    healthy = reference.outcomes
+    metric = pick_metric(healthy, treated) if task == reference.task else "loss"
     h, t = median(healthy.get(metric) or []), median(treated.get(metric) or [])
-    limit = threshold(metric, metric_kind, h)
+    limit = threshold(metric, reference.task, h)
     return Judgement(metric, h, t, limit, math.isfinite(t) and t <= limit)
 
 
@@ -197,9 +210,10 @@ class Case:
     case: str
     program: str
     operator: str
-    metric_kind: str
+    task: str | None = None                             # the mutant's, as the probe found it
     top: list[str] = field(default_factory=list)        # error/warning ids, final order
     any_trial: bool = False
+    trial_runs: int = 0                                 # runs of the verification, all arms
     verified: Side = field(default_factory=Side)
     unverified: Side = field(default_factory=Side)
     helps: int = 0
@@ -215,7 +229,7 @@ class Case:
         return self.verify_seconds / self.probe_seconds
 
 
-def side(pick: Pick | None, metric_kind: str, healthy: Outcomes) -> Side:
+def side(pick: Pick | None, reference: Reference, task: str | None) -> Side:
     if pick is None:
         return Side()
     out = Side(pick.diagnosis, pick.label, pick.verdict)
@@ -223,25 +237,27 @@ def side(pick: Pick | None, metric_kind: str, healthy: Outcomes) -> Side:
         out.status = "unmeasured"
         out.reason = (pick.trial or {}).get("reason") or "its trial is not in the report"
         return out
-    out.judgement = judge(metric_kind, healthy, pick.treated())
+    out.judgement = judge(reference, pick.treated(), task)
     out.status = "restored" if out.judgement.restored else "not restored"
     return out
 
 
-def score_report(case: Case, report: Mapping[str, Any], healthy: Outcomes,
+def score_report(case: Case, report: Mapping[str, Any], reference: Reference,
                  known: Mapping[str, tuple[str, str | None]] | None = None) -> Case:
     """Fill the case's recommendations, verdict counts and timings from its report."""
     case.top = [d["id"] for d in report.get("diagnoses") or []
                 if d.get("severity") in ("error", "warning")]
+    case.task = (report.get("setup") or {}).get("task")
     case.any_trial = bool(report.get("trials"))
-    case.verified = side(top_verified(report), case.metric_kind, healthy)
-    case.unverified = side(top_unverified(report, known), case.metric_kind, healthy)
+    case.trial_runs = int((report.get("verification") or {}).get("runs") or 0)
+    case.verified = side(top_verified(report), reference, case.task)
+    case.unverified = side(top_unverified(report, known), reference, case.task)
     for trial in report.get("trials") or []:
         if trial.get("verdict") != "helps":
             continue
         case.helps += 1
         treated = (trial.get("outcomes") or {}).get("treated") or {}
-        if not judge(case.metric_kind, healthy, treated).restored:
+        if not judge(reference, treated, case.task).restored:
             case.helps_not_restoring += 1
     timings = report.get("timings") or {}
     if "verify" in timings:
@@ -267,6 +283,7 @@ def summarise(cases: Sequence[Case]) -> dict[str, Any]:
             if c.verified.status in ("restored", "not restored")
             and c.unverified.status in ("restored", "not restored")]
     ratios = [c.cost_ratio for c in cases if c.cost_ratio is not None]
+    ran = [c.cost_ratio for c in cases if c.cost_ratio is not None and c.trial_runs]
 
     def rate(subset: Sequence[Case], which: str) -> tuple[int, int]:
         return sum(getattr(c, which).status == "restored" for c in subset), len(subset)
@@ -284,6 +301,8 @@ def summarise(cases: Sequence[Case]) -> dict[str, Any]:
         "helps_not_restoring": sum(c.helps_not_restoring for c in cases),
         "cost_ratio_mean": sum(ratios) / len(ratios) if ratios else None,
         "cost_ratio_cases": len(ratios),
+        "cost_ratio_mean_trials_ran": sum(ran) / len(ran) if ran else None,
+        "cost_ratio_cases_trials_ran": len(ran),
     }
 
 
@@ -310,13 +329,16 @@ def _num(x: float) -> str:
 
 
 def table(cases: Sequence[Case], settings: Mapping[str, Any],
-          healthy: Mapping[str, Outcomes] | None = None) -> str:
+          healthy: Mapping[str, Reference] | None = None) -> str:
     """The printed result: settings, margins, the summary lines, the healthy references, then
     one row per case."""
     s = summarise(cases)
     ratio = "n/a" if s["cost_ratio_mean"] is None else \
         f"{s['cost_ratio_mean']:.2f}x (verify phase / the probe's other phases, mean of " \
-        f"{s['cost_ratio_cases']} cases)"
+        f"{s['cost_ratio_cases']} cases with a verify phase)"
+    if s["cost_ratio_mean_trials_ran"] is not None:
+        ratio += f"; {s['cost_ratio_mean_trials_ran']:.2f}x over the " \
+            f"{s['cost_ratio_cases_trials_ran']} where trials ran"
     lines = [
         "verified remedies: fix rate on the corpus mutants "
         + ", ".join(f"{k} {v}" for k, v in settings.items()),
@@ -334,9 +356,10 @@ def table(cases: Sequence[Case], settings: Mapping[str, Any],
     ]
     if healthy:
         lines += ["", "healthy reference (median of the control arm's runs): " + "; ".join(
-            f"{p} " + ", ".join(f"{k} {_num(median(v))}" for k, v in o.items()
-                                 if any(x is not None for x in v))
-            for p, o in healthy.items())]
+            f"{p} ({ref.task}) " + ", ".join(f"{k} {_num(median(v))}"
+                                             for k, v in ref.outcomes.items()
+                                             if any(x is not None for x in v))
+            for p, ref in healthy.items())]
     rows = [("case", "top unverified remedy", "top verified remedy", "cost")] + [
         (c.case, _short(c.unverified), _short(c.verified),
          "-" if c.cost_ratio is None else f"{c.cost_ratio:.1f}x") for c in cases]
@@ -353,8 +376,8 @@ def table(cases: Sequence[Case], settings: Mapping[str, Any],
 
 # ------------------------------------------------------------------ running it
 def select(programs: Sequence[str], max_seconds: float,
-           limit: int | None) -> list[tuple[str, str, str]]:
-    """(program, operator, metric_kind) of every kept mutant of the selected programs: those
+           limit: int | None) -> list[tuple[str, str]]:
+    """(program, operator) of every kept mutant of the selected programs: those
     named (substring or exact, as mutate.py), else those whose healthy run took at most
     `max_seconds` in the verified record."""
     from mutate import kept_mutants
@@ -367,12 +390,11 @@ def select(programs: Sequence[str], max_seconds: float,
         healthy = yaml.safe_load(path.read_text())["healthy"]
         if not programs and (healthy.get("seconds") or math.inf) > max_seconds:
             continue
-        out += [(program, op, healthy.get("metric_kind", "loss")) for op in operators]
+        out += [(program, op) for op in operators]
     return out[:limit] if limit is not None else out
 
 
-def healthy_reference(program: str, options: Any) -> tuple[dict[str, list[float | None]],
-                                                             float]:
+def healthy_reference(program: str, options: Any) -> tuple[Reference, float]:
     """The healthy program's control arm under the verification's protocol: probed, then
     trained for the same seeds and steps on the same step loop and judged on the batches the
     probe cached (mirrors advisor/trials/verify.py: run_verification)."""
@@ -395,6 +417,7 @@ def healthy_reference(program: str, options: Any) -> tuple[dict[str, list[float 
         runs = runner.run_arm(ArmRun(ArmSpec(), verify._outputs_are(ctx)), seeds)
         result["outcomes"] = verify._outcomes(runs)
         result["errors"] = [r.error for r in runs if r.error]
+        result["task"] = ctx.task.kind if ctx.task is not None else None
 
     start = time.perf_counter()
     prog = mutant(program, "")
@@ -406,7 +429,7 @@ def healthy_reference(program: str, options: Any) -> tuple[dict[str, list[float 
         raise RuntimeError(f"{program}: the healthy probe did not complete")
     if result["errors"]:
         raise RuntimeError(f"{program}: the healthy control arm raised: {result['errors'][0]}")
-    return result["outcomes"], time.perf_counter() - start
+    return Reference(result["outcomes"], result["task"]), time.perf_counter() - start
 
 
 def known_trials(kb_dirs: Sequence[str] = ()) -> dict[str, tuple[str, str | None]]:
@@ -424,9 +447,9 @@ def known_trials(kb_dirs: Sequence[str] = ()) -> dict[str, tuple[str, str | None
     return out
 
 
-def run_case(program: str, operator: str, metric_kind: str, healthy: Outcomes,
-             args: argparse.Namespace, known: Mapping[str, tuple[str, str | None]]
-             ) -> tuple[Case, dict[str, Any] | None]:
+def run_case(program: str, operator: str, reference: Reference, args: argparse.Namespace,
+             known: Mapping[str, tuple[str, str | None]]) -> tuple[Case, dict[str, Any] | None]:
+    """Probe one mutant with verify=True (in-process, its patches undone after) and score it."""
     from mutate import mutant
     from programs import NotApplicable
 
@@ -435,7 +458,7 @@ def run_case(program: str, operator: str, metric_kind: str, healthy: Outcomes,
     from advisor.probing.setup import coerce_setup
 
     name = f"{program}__{operator}"
-    case = Case(name, program, operator, metric_kind)
+    case = Case(name, program, operator)
     try:
         prog = mutant(program, operator)
     except NotApplicable as exc:
@@ -457,7 +480,7 @@ def run_case(program: str, operator: str, metric_kind: str, healthy: Outcomes,
     data = report.to_dict()
     data.setdefault("trials", getattr(report, "trials", []))
     data.setdefault("verification", getattr(report, "verification", None))
-    return score_report(case, data, healthy, known), data
+    return score_report(case, data, reference, known), data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -493,12 +516,12 @@ def main(argv: list[str] | None = None) -> int:
                            seeds=args.seeds, verify_top=args.verify_top,
                            verify_budget=args.verify_budget, trial_steps=args.trial_steps)
     known = known_trials()
-    healthy: dict[str, Outcomes] = {}
+    healthy: dict[str, Reference] = {}
     skipped: dict[str, str] = {}
     cases: list[Case] = []
     raw: list[dict[str, Any]] = []
     print(f"{len(selected)} cases", flush=True)
-    for program, operator, kind in selected:
+    for program, operator in selected:
         if program in skipped:
             continue
         if program not in healthy:
@@ -509,14 +532,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{program}: skipped, no healthy reference: {skipped[program]}",
                       flush=True)
                 continue
-            print(f"{program}: healthy control {json.dumps(healthy[program])} "
-                  f"({seconds:.1f}s)", flush=True)
+            print(f"{program}: healthy control ({healthy[program].task}) "
+                  f"{json.dumps(healthy[program].outcomes)} ({seconds:.1f}s)", flush=True)
         start = time.perf_counter()
-        case, report = run_case(program, operator, kind, healthy[program], args, known)
+        case, report = run_case(program, operator, healthy[program], args, known)
         cases.append(case)
         print(f"  {case.case:50s} {time.perf_counter() - start:6.1f}s  unverified: "
               f"{_short(case.unverified)} | verified: {_short(case.verified)}", flush=True)
-        raw.append({**_case_dict(case), "healthy": healthy[program],
+        raw.append({**_case_dict(case), "healthy": asdict(healthy[program]),
                     "trials": [_trial_summary(t) for t in (report or {}).get("trials") or []],
                     "verification": (report or {}).get("verification")})
         if args.out is not None:

@@ -16,7 +16,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import verify_fix_rate as fr  # noqa: E402
 
-HEALTHY_CLS = {"loss": [0.30, 0.32, 0.31, 0.29, 0.33], "error": [0.10, 0.12, 0.11, 0.09, 0.13]}
+HEALTHY_CLS = fr.Reference({"loss": [0.30, 0.32, 0.31, 0.29, 0.33],
+                            "error": [0.10, 0.12, 0.11, 0.09, 0.13]}, "multiclass")
 
 
 def remedy(label: str | None, verdict: str = "not_run") -> dict[str, Any]:
@@ -43,10 +44,13 @@ def trial(label: str, verdict: str, errors: list[float | None],
 
 def report(diagnoses: list[dict], trials: list[dict], rank_before: list[str],
            timings: dict[str, float] | None = None) -> dict[str, Any]:
-    return {"diagnoses": diagnoses, "trials": trials,
-            "verification": {"rank_before": rank_before,
+    return {"setup": {"task": "multiclass"}, "diagnoses": diagnoses, "trials": trials,
+            "verification": {"rank_before": rank_before, "runs": 5 * (len(trials) + 2),
                              "rank_after": [d["id"] for d in diagnoses], "problem": None},
-            "timings": timings or {}}
+            "timings": timings or {}} if trials else \
+        {"setup": {"task": "multiclass"}, "diagnoses": diagnoses, "trials": [],
+         "verification": {"rank_before": rank_before, "runs": 0, "problem": None},
+         "timings": timings or {}}
 
 
 def lr_vs_inputs() -> dict[str, Any]:
@@ -118,8 +122,8 @@ def test_an_unverified_remedy_whose_trial_did_not_run_is_unmeasured():
                         "outcomes": None, "reason": "capped"}
     pick = fr.top_unverified(rep)
     assert pick.verdict == "not_run" and not pick.measured
-    assert fr.side(pick, "error_rate", HEALTHY_CLS).status == "unmeasured"
-    case = fr.score_report(fr.Case("p__op", "p", "op", "error_rate"), rep, HEALTHY_CLS)
+    assert fr.side(pick, HEALTHY_CLS, "multiclass").status == "unmeasured"
+    case = fr.score_report(fr.Case("p__op", "p", "op"), rep, HEALTHY_CLS)
     assert case.problem == "scale_lr(factor=0.1) did not run: capped"
 
 
@@ -127,7 +131,7 @@ def test_a_probe_that_stopped_before_the_verify_phase_says_so():
     rep = report([diagnosis("runtime_shape_mismatch", remedy("fix_target_shape()"))], [], [],
                  {"training": 0.2, "total": 0.2})
     rep["facts"] = {"runtime.error": "shape"}
-    case = fr.score_report(fr.Case("p__op", "p", "op", "error_rate"), rep, HEALTHY_CLS)
+    case = fr.score_report(fr.Case("p__op", "p", "op"), rep, HEALTHY_CLS)
     assert case.problem == "the probe stopped before the verify phase (runtime.error: shape)"
     # without trials run, the unverified recommendation is still named, and unmeasured
     assert (case.unverified.label, case.unverified.status) == ("fix_target_shape()",
@@ -138,7 +142,7 @@ def test_a_probe_that_stopped_before_the_verify_phase_says_so():
 def test_no_unverified_remedy_without_any_trial():
     rep = report([diagnosis("lr_too_high", remedy(None))], [], ["lr_too_high"])
     assert fr.top_unverified(rep) is None
-    assert fr.side(None, "error_rate", HEALTHY_CLS).status == "none"
+    assert fr.side(None, HEALTHY_CLS, "multiclass").status == "none"
 
 
 # ------------------------------------------------------------------ the restored rule
@@ -152,41 +156,49 @@ def test_median_counts_missing_and_non_finite_as_worst():
 
 def test_classification_errors_are_restored_within_five_points():
     # healthy median error 0.11: the limit is 0.16
-    within = fr.judge("error_rate", HEALTHY_CLS, {"loss": [9.0] * 5, "error": [0.16] * 5})
+    within = fr.judge(HEALTHY_CLS, {"loss": [9.0] * 5, "error": [0.16] * 5}, "multiclass")
     assert within.metric == "error" and within.restored
     assert within.threshold == pytest.approx(0.16)
-    above = fr.judge("error_rate", HEALTHY_CLS, {"loss": [0.1] * 5, "error": [0.17] * 5})
+    above = fr.judge(HEALTHY_CLS, {"loss": [0.1] * 5, "error": [0.17] * 5}, "multiclass")
     assert not above.restored   # a lower loss does not matter when the error is measured
 
 
 def test_regression_errors_and_losses_use_the_ratio_margin():
-    healthy = {"loss": [0.2] * 5, "error": [0.4] * 5}
-    j = fr.judge("normalised_mse", healthy, {"loss": [0.2] * 5, "error": [0.5] * 5})
+    healthy = fr.Reference({"loss": [0.2] * 5, "error": [0.4] * 5}, "regression")
+    j = fr.judge(healthy, {"loss": [0.2] * 5, "error": [0.5] * 5}, "regression")
     assert j.metric == "error" and j.threshold == pytest.approx(0.5) and j.restored
-    assert not fr.judge("normalised_mse", healthy,
-                        {"loss": [0.2] * 5, "error": [0.51] * 5}).restored
+    assert not fr.judge(healthy, {"loss": [0.2] * 5, "error": [0.51] * 5},
+                        "regression").restored
     # a tiny healthy loss: the absolute step (+0.02) is the margin, not the ratio
-    tiny = {"loss": [0.01] * 5, "error": [None] * 5}
-    j = fr.judge("loss", tiny, {"loss": [0.029] * 5, "error": [None] * 5})
+    tiny = fr.Reference({"loss": [0.01] * 5, "error": [None] * 5}, None)
+    j = fr.judge(tiny, {"loss": [0.029] * 5, "error": [None] * 5}, None)
     assert j.metric == "loss" and j.threshold == pytest.approx(0.03) and j.restored
 
 
 def test_the_loss_is_used_when_one_side_has_no_error():
     treated = {"loss": [0.31] * 5, "error": [None] * 5}
-    j = fr.judge("error_rate", HEALTHY_CLS, treated)
+    j = fr.judge(HEALTHY_CLS, treated, "multiclass")
     assert j.metric == "loss"
     assert j.threshold == pytest.approx(max(1.25 * 0.31, 0.31 + 0.02)) and j.restored
 
 
 def test_a_treated_run_that_went_non_finite_keeps_the_error_and_counts_as_worst():
     treated = {"loss": [None, None, None, 0.3, 0.3], "error": [None, None, None, 0.1, 0.1]}
-    j = fr.judge("error_rate", HEALTHY_CLS, treated)
+    j = fr.judge(HEALTHY_CLS, treated, "multiclass")
     assert j.metric == "error" and j.treated == math.inf and not j.restored
+
+
+def test_errors_of_different_task_kinds_are_not_compared():
+    # a mutant the probe reads as a regression: its error is a normalised MSE, not a rate
+    treated = {"loss": [0.5] * 5, "error": [0.05] * 5}
+    j = fr.judge(HEALTHY_CLS, treated, "regression")
+    assert j.metric == "loss" and not j.restored     # 0.5 > max(1.25 * 0.31, 0.33)
+    assert fr.judge(HEALTHY_CLS, treated, "multiclass").restored
 
 
 # ------------------------------------------------------------------ a case and the summary
 def test_a_scored_case_counts_helps_that_did_not_restore_and_its_cost_ratio():
-    case = fr.score_report(fr.Case("p__op", "p", "op", "error_rate"), lr_vs_inputs(),
+    case = fr.score_report(fr.Case("p__op", "p", "op"), lr_vs_inputs(),
                            HEALTHY_CLS)
     assert case.any_trial
     assert case.verified.status == "restored"          # standardize_inputs: 0.12 <= 0.16
@@ -197,14 +209,14 @@ def test_a_scored_case_counts_helps_that_did_not_restore_and_its_cost_ratio():
 
 
 def test_the_summary_rates_over_all_cases_and_over_those_where_both_were_measured():
-    restored = fr.score_report(fr.Case("a__x", "a", "x", "error_rate"), lr_vs_inputs(),
+    restored = fr.score_report(fr.Case("a__x", "a", "x"), lr_vs_inputs(),
                                HEALTHY_CLS)
     unmeasured_rep = lr_vs_inputs()
     unmeasured_rep["trials"][0] = {"label": "scale_lr(factor=0.1)", "verdict": "not_run",
                                    "outcomes": None}
-    unmeasured = fr.score_report(fr.Case("a__y", "a", "y", "error_rate"), unmeasured_rep,
+    unmeasured = fr.score_report(fr.Case("a__y", "a", "y"), unmeasured_rep,
                                  HEALTHY_CLS)
-    nothing = fr.score_report(fr.Case("a__z", "a", "z", "error_rate"),
+    nothing = fr.score_report(fr.Case("a__z", "a", "z"),
                               report([diagnosis("d", remedy(None))], [], ["d"]), HEALTHY_CLS)
     s = fr.summarise([restored, unmeasured, nothing])
     assert s["cases"] == 3 and s["with_trial"] == 2
@@ -217,8 +229,23 @@ def test_the_summary_rates_over_all_cases_and_over_those_where_both_were_measure
     assert "fix rate, top verified remedy:   2/3 = 67 %" in text
     assert "fix rate, top unverified remedy: 0/3 = 0 %" in text
     assert "+ 0.05" in text
-    assert "a loss 0.31, error 0.11" in text
+    assert "a (multiclass) loss 0.31, error 0.11" in text
+    assert "2.00x (verify phase / the probe's other phases, mean of 2 cases" in text
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("a__")}
     assert "standardize_inputs() [helps]: restored (error 0.12 <= 0.16)" in rows["a__x"]
     assert "scale_lr(factor=0.1) [no_effect]: not restored (error 0.41 > 0.16)" in rows["a__x"]
     assert rows["a__z"].split()[1:] == ["-", "-", "-"]
+
+
+def test_the_cost_ratio_is_also_given_over_the_cases_where_trials_ran():
+    tried = fr.score_report(fr.Case("a__x", "a", "x"), lr_vs_inputs(), HEALTHY_CLS)
+    nothing_to_try = fr.score_report(
+        fr.Case("a__y", "a", "y"),
+        report([diagnosis("d", remedy(None))], [], ["d"],
+               {"training": 3.0, "verify": 0.03, "total": 3.03}), HEALTHY_CLS)
+    assert nothing_to_try.cost_ratio == pytest.approx(0.01) and nothing_to_try.trial_runs == 0
+    s = fr.summarise([tried, nothing_to_try])
+    assert s["cost_ratio_mean"] == pytest.approx(1.005) and s["cost_ratio_cases"] == 2
+    assert s["cost_ratio_mean_trials_ran"] == pytest.approx(2.0)
+    assert s["cost_ratio_cases_trials_ran"] == 1
+    assert "2.00x over the 1 where trials ran" in fr.table([tried, nothing_to_try], {})
