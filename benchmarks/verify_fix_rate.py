@@ -412,7 +412,6 @@ def healthy_reference(program: str, options: Any) -> tuple[Reference, float]:
 
     def control(state: Any, ctx: Any) -> None:
         eval_batches = ctx.val_batches or ctx.train_eval_batches
-        verify._stats_batches(ctx, options.seed)  # as run_verification reads them first
         runner = ArmRunner(ctx, steps, eval_batches, None)
         runs = runner.run_arm(ArmRun(ArmSpec(), verify._outputs_are(ctx)), seeds)
         result["outcomes"] = verify._outcomes(runs)
