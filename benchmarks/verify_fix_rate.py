@@ -218,6 +218,7 @@ class Case:
     unverified: Side = field(default_factory=Side)
     helps: int = 0
     helps_not_restoring: int = 0
+    control: str | None = None     # the mutant unchanged under the protocol: broken / within
     probe_seconds: float | None = None
     verify_seconds: float | None = None
     problem: str | None = None
@@ -252,6 +253,7 @@ def score_report(case: Case, report: Mapping[str, Any], reference: Reference,
     case.trial_runs = int((report.get("verification") or {}).get("runs") or 0)
     case.verified = side(top_verified(report), reference, case.task)
     case.unverified = side(top_unverified(report, known), reference, case.task)
+    case.control = control_status(report, reference, case.task)
     for trial in report.get("trials") or []:
         if trial.get("verdict") != "helps":
             continue
@@ -276,6 +278,19 @@ def score_report(case: Case, report: Mapping[str, Any], reference: Reference,
     return case
 
 
+def control_status(report: Mapping[str, Any], reference: Reference,
+                   task: str | None) -> str | None:
+    """Whether the mutant itself, unchanged (the verification's control arm), is outside the
+    margin of the healthy program at the trials' steps ("broken") or already within it
+    ("within": any remedy "restores" it, the case cannot tell remedies apart); None when no
+    trial ran."""
+    control = next(((t.get("outcomes") or {}).get("control") for t in report.get("trials") or []
+                    if (t.get("outcomes") or {}).get("control")), None)
+    if control is None:
+        return None
+    return "within" if judge(reference, control, task).restored else "broken"
+
+
 # ------------------------------------------------------------------ the summary
 def summarise(cases: Sequence[Case]) -> dict[str, Any]:
     n = len(cases)
@@ -284,6 +299,7 @@ def summarise(cases: Sequence[Case]) -> dict[str, Any]:
             and c.unverified.status in ("restored", "not restored")]
     ratios = [c.cost_ratio for c in cases if c.cost_ratio is not None]
     ran = [c.cost_ratio for c in cases if c.cost_ratio is not None and c.trial_runs]
+    broken = [c for c in cases if c.control == "broken"]
 
     def rate(subset: Sequence[Case], which: str) -> tuple[int, int]:
         return sum(getattr(c, which).status == "restored" for c in subset), len(subset)
@@ -295,6 +311,9 @@ def summarise(cases: Sequence[Case]) -> dict[str, Any]:
         "unverified": rate(cases, "unverified"),
         "verified_both": rate(both, "verified"),
         "unverified_both": rate(both, "unverified"),
+        "control_within": sum(c.control == "within" for c in cases),
+        "verified_broken": rate(broken, "verified"),
+        "unverified_broken": rate(broken, "unverified"),
         "no_verified_remedy": sum(c.verified.status == "none" for c in cases),
         "unverified_unmeasured": sum(c.unverified.status == "unmeasured" for c in cases),
         "helps": sum(c.helps for c in cases),
@@ -351,6 +370,9 @@ def table(cases: Sequence[Case], settings: Mapping[str, Any],
         f"  (its trial did not run: {s['unverified_unmeasured']})",
         f"where both were measured: verified {_pct(s['verified_both'])}, "
         f"unverified {_pct(s['unverified_both'])}",
+        f"the mutant's own control arm already within the margin: {s['control_within']} cases;"
+        f" over the {s['verified_broken'][1]} outside it: verified "
+        f"{_pct(s['verified_broken'])}, unverified {_pct(s['unverified_broken'])}",
         f"'helps' verdicts: {s['helps']}, of which did not restore: {s['helps_not_restoring']}",
         f"cost ratio: {ratio}",
     ]
@@ -360,14 +382,14 @@ def table(cases: Sequence[Case], settings: Mapping[str, Any],
                                              for k, v in ref.outcomes.items()
                                              if any(x is not None for x in v))
             for p, ref in healthy.items())]
-    rows = [("case", "top unverified remedy", "top verified remedy", "cost")] + [
-        (c.case, _short(c.unverified), _short(c.verified),
+    rows = [("case", "control", "top unverified remedy", "top verified remedy", "cost")] + [
+        (c.case, c.control or "-", _short(c.unverified), _short(c.verified),
          "-" if c.cost_ratio is None else f"{c.cost_ratio:.1f}x") for c in cases]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines.append("")
     for i, row in enumerate(rows):
         lines.append("  ".join(f"{cell:{w}s}" for cell, w in zip(row, widths, strict=False))
-                     + "  " + row[3])
+                     + "  " + row[4])
         c = cases[i - 1] if i else None
         if c is not None and c.problem:
             lines.append(f"{'':{widths[0]}s}  ({c.problem})")

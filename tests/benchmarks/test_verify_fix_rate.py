@@ -234,7 +234,8 @@ def test_the_summary_rates_over_all_cases_and_over_those_where_both_were_measure
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("a__")}
     assert "standardize_inputs() [helps]: restored (error 0.12 <= 0.16)" in rows["a__x"]
     assert "scale_lr(factor=0.1) [no_effect]: not restored (error 0.41 > 0.16)" in rows["a__x"]
-    assert rows["a__z"].split()[1:] == ["-", "-", "-"]
+    assert rows["a__z"].split()[1:] == ["-", "-", "-", "-"]
+    assert rows["a__x"].split()[1] == "broken"
 
 
 def test_the_cost_ratio_is_also_given_over_the_cases_where_trials_ran():
@@ -249,3 +250,21 @@ def test_the_cost_ratio_is_also_given_over_the_cases_where_trials_ran():
     assert s["cost_ratio_mean_trials_ran"] == pytest.approx(2.0)
     assert s["cost_ratio_cases_trials_ran"] == 1
     assert "2.00x over the 1 where trials ran" in fr.table([tried, nothing_to_try], {})
+
+
+def test_a_mutant_whose_own_control_is_within_the_margin_is_told_apart():
+    """At the trials' steps a fault may not show yet: then any remedy "restores" the program,
+    and the broken cases alone can tell remedies apart."""
+    broken = fr.score_report(fr.Case("a__x", "a", "x"), lr_vs_inputs(), HEALTHY_CLS)
+    not_yet = lr_vs_inputs()
+    for entry in not_yet["trials"]:
+        entry["outcomes"]["control"] = {"loss": [0.3] * 5, "error": [0.14] * 5}
+    within = fr.score_report(fr.Case("a__y", "a", "y"), not_yet, HEALTHY_CLS)
+    untried = fr.score_report(fr.Case("a__z", "a", "z"),
+                              report([diagnosis("d", remedy(None))], [], ["d"]), HEALTHY_CLS)
+    assert (broken.control, within.control, untried.control) == ("broken", "within", None)
+    s = fr.summarise([broken, within, untried])
+    assert s["control_within"] == 1
+    assert s["verified_broken"] == (1, 1) and s["unverified_broken"] == (0, 1)
+    assert "already within the margin: 1 cases; over the 1 outside it: verified 1/1 = 100 %, " \
+        "unverified 0/1 = 0 %" in fr.table([broken, within, untried], {})
