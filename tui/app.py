@@ -172,11 +172,13 @@ class AdvisorApp(App[int]):
 
     def start_guided(self, given: dict[str, Any] | None = None, *, source: str = "",
                      series: dict[str, list[float]] | None = None,
-                     measured: Sequence[str] = ()) -> None:
+                     measured: Sequence[str] = (), **results: Any) -> None:
         """Open the interview; with `given` facts (a probe, a report) it skips the symptom.
 
         `measured`: facts the probe measured without getting a value; they are not asked
-        either (the person could not see more than the probe did)."""
+        either (the person could not see more than the probe did). `results`: what the
+        results screen gets besides the diagnosis (`probe_spec`: the setup probed, which it
+        can verify the remedies of; `trials`, `verification`: a verified report's)."""
 
         def go() -> None:
             if not self._require_engine():
@@ -186,15 +188,17 @@ class AdvisorApp(App[int]):
 
             assert self.engine is not None
             session = GuidedSession(self.engine, given, measured)
-            self.push_screen(GuidedScreen(session, source=source, series=series or {}))
+            self.push_screen(GuidedScreen(session, source=source, series=series or {},
+                                          results=results))
 
         self.when_kb_ready(go)
 
     def show_results(self, session: GuidedSession, *,
-                     series: dict[str, list[float]] | None = None) -> None:
+                     series: dict[str, list[float]] | None = None, **results: Any) -> None:
+        """The diagnosis of the interview; `results` as for `start_guided`."""
         from advisor.tui.screens.results import ResultsScreen
 
-        self.push_screen(ResultsScreen(session.result(), series=series or {}))
+        self.push_screen(ResultsScreen(session.result(), series=series or {}, **results))
 
     def show_result(self, result: DiagnosisResult) -> None:
         from advisor.tui.screens.results import ResultsScreen
@@ -239,7 +243,9 @@ class AdvisorApp(App[int]):
                 self.notify(report.warning, title="Report", severity="warning", timeout=8,
                             markup=False)
             self.start_guided(report.facts, source=f"report {report.path.name}",
-                              series=report.series)
+                              series=report.series, trials=report.trials,
+                              verification=report.verification,
+                              remedy_trials=report.remedy_trials)
 
         self.when_kb_ready(go)
 

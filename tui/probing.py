@@ -24,6 +24,15 @@ class ProbeCancelled(Exception):
     """The person cancelled the probe."""
 
 
+CANNOT_VERIFY = ("this version of advisor.probe cannot verify remedies (it takes no `verify` "
+                 "option): nothing was run")
+
+
+def can_verify(probe: Callable[..., Any]) -> bool:
+    """Whether `probe` runs remedy trials (`advisor probe --verify`) when asked."""
+    return "verify" in inspect.signature(probe).parameters
+
+
 @dataclass(frozen=True)
 class ProbeEvent:
     """Progress as the screen sees it; built from whatever object the probe reports."""
@@ -98,7 +107,9 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
               options: dict[str, Any] | None = None) -> ProbeOutcome:
     """Load the setup named by `spec` and probe it, reporting progress; blocks until done.
 
-    `options` go to the probe when it takes them (steps, budget, device...)."""
+    `options` go to the probe when it takes them (steps, budget, device...); `verify=True`
+    (with seeds, verify_top, verify_budget) runs the remedy trials too, and fails with
+    CANNOT_VERIFY when this probe cannot."""
     if cancel.is_set():
         raise ProbeCancelled()
     progress(ProbeEvent("loading the setup (and torch)"))
@@ -114,6 +125,8 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
         from advisor.probing.api import probe
     except ImportError as exc:
         raise ProbeFailed(f"the probe is not available: {exc}") from None
+    if (options or {}).get("verify") and not can_verify(probe):
+        raise ProbeFailed(CANNOT_VERIFY)  # a plain probe would pass for a verified one
     if cancel.is_set():
         raise ProbeCancelled()
     try:
@@ -124,9 +137,10 @@ def run_probe(spec: str, progress: Callable[[ProbeEvent], None], cancel: threadi
         if cancel.is_set() or type(exc).__name__ in ("ProbeCancelled", "Cancelled"):
             raise ProbeCancelled() from None
         raise ProbeFailed(f"the probe stopped: {type(exc).__name__}: {exc}") from None
-    if cancel.is_set():
-        raise ProbeCancelled()
     data = report.to_dict() if hasattr(report, "to_dict") else {}
+    # a stopped verification still returns the trials it finished (a partial report)
+    if cancel.is_set() and not isinstance(data.get("verification"), dict):
+        raise ProbeCancelled()
     from advisor.tui.reports import parse_series
 
     measured = dict(report.facts)

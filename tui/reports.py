@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.kb.model import KnowledgeBase
+from advisor.report.diagnosis import trials_by_remedy
 from advisor.report.reader import ReportError, loss_curve, parse_series, read_report
 
 __all__ = ["LoadedReport", "ReportError", "load_report", "loss_curve", "parse_series"]
@@ -26,6 +27,11 @@ class LoadedReport:
     series: dict[str, list[float]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # facts this knowledge base does not know
     problems: list[str] = field(default_factory=list)  # values dropped, with the reason
+    # what `advisor probe --verify` measured: the results show each remedy's verdict
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
+    # the trials of its remedies, by (diagnosis id, action): for a knowledge base without them
+    remedy_trials: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def warning(self) -> str:
@@ -42,5 +48,7 @@ class LoadedReport:
 def load_report(path: str | Path, kb: KnowledgeBase) -> LoadedReport:
     """Read a report's facts, keeping those the knowledge base knows with legal values."""
     stored = read_report(path, kb, strict=False)
+    verified = stored.diagnosis()
     return LoadedReport(stored.path, stored.facts, stored.series, stored.ignored,
-                        [p.message for p in stored.problems])
+                        [p.message for p in stored.problems], verified.trials,
+                        verified.verification, trials_by_remedy(stored.data.get("diagnoses")))

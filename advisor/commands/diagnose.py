@@ -46,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
 
     result = Engine(kb).diagnose(stored.facts)
     diagnosis = Diagnosis.from_result(result)
+    stored_trials = stored.data.get("trials")
+    if isinstance(stored_trials, list) and stored_trials:  # a report made with --verify
+        verification = stored.data.get("verification")
+        diagnosis = diagnosis.with_trials(
+            [t for t in stored_trials if isinstance(t, dict)],
+            verification if isinstance(verification, dict) else None)
     if args.format == "json":
         out = render_json(diagnosis)
     elif args.format == "markdown":

@@ -109,17 +109,32 @@ def run(args: argparse.Namespace) -> int:
 def _validate(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     shown = [w for w in kb.warnings if w.level == "warning"]
     _print_problems(shown)
-    diagnoses = len(kb.diagnoses)
-    print(f"knowledge base OK: {len(kb.facts)} facts, {len(kb.rules)} rules "
-          f"({diagnoses} diagnoses) from {len(kb.files)} file(s); {len(shown)} warning(s)")
+    print(validate_line(kb, len(shown)))
     return EXIT_USAGE if args.strict and shown else EXIT_OK
+
+
+def validate_line(kb: KnowledgeBase, warnings: int) -> str:
+    """`knowledge base OK: ...`: the counts of what the files define. The trial evidence the
+    loader synthesises (a fact and two rules per diagnosis with trials) is not counted, so the
+    numbers match the files; "N with trials" says how many diagnoses got it."""
+    from advisor.kb.trials import synthesised, trials_of
+
+    facts, rules = synthesised(kb)
+    diagnoses = kb.diagnoses
+    tried = sum(1 for d in diagnoses if trials_of(d))
+    with_trials = f", {tried} with trials" if tried else ""
+    return (f"knowledge base OK: {len(kb.facts) - len(facts)} facts, "
+            f"{len(kb.rules) - len(rules)} rules ({len(diagnoses)} diagnoses{with_trials}) "
+            f"from {len(kb.files)} file(s); {warnings} warning(s)")
 
 
 def _list(kb: KnowledgeBase, args: argparse.Namespace) -> int:
     if args.format == "json":
         rows = [{"id": r.id, "title": r.title, "kind": r.kind, "severity": r.severity,
                  "cf": r.cf, "concludes": r.conclusion, "file": r.location.file,
-                 "line": r.location.line, "sources": [str(s) for s in r.sources]}
+                 "line": r.location.line, "sources": [str(s) for s in r.sources],
+                 "tags": list(r.tags),
+                 "trials": [m.trial.label for m in r.remedies if m.trial is not None]}
                 for r in kb.rules.values()]
         print(json.dumps(rows, indent=2))
         return EXIT_OK

@@ -91,7 +91,7 @@ def chain(index: RuleIndex, facts: Mapping[str, Any], threshold: float = THRESHO
             state.fired.setdefault(target, []).append(pos)
             state.ruled_out.discard(target)
         elif target not in state.evidence and all(
-            state.premise.get(p) is not None for p in index.rules_for[target]
+            state.premise.get(p) is not None for p in index.deciders[target]
         ):
             state.ruled_out.add(target)
         push(index.by_conclusion_use.get(target, []))
@@ -103,7 +103,7 @@ def settle(index: RuleIndex, state: ChainState, target: str, threshold: float = 
 
     This is the state `chain` leaves once every rule for `target` is evaluated: the
     contributions of the rules that fired combined in rule order, or ruled out when every rule
-    for it was decided and none fired.
+    for it was decided and none fired (trial evidence aside: `RuleIndex.deciders`).
     """
     total, fired = 0.0, []
     for p in index.rules_for[target]:
@@ -118,7 +118,7 @@ def settle(index: RuleIndex, state: ChainState, target: str, threshold: float = 
         return
     state.evidence.pop(target, None)
     state.fired.pop(target, None)
-    if all(state.premise.get(p) is not None for p in index.rules_for[target]):
+    if all(state.premise.get(p) is not None for p in index.deciders[target]):
         state.ruled_out.add(target)
     else:
         state.ruled_out.discard(target)

@@ -9,6 +9,7 @@ from typing import Any
 from advisor.engine.evaluate import Premise, compile_condition
 from advisor.kb.graph import rule_order
 from advisor.kb.model import KnowledgeBase, Rule, fact_names, rule_refs
+from advisor.kb.trials import TRIAL_TAG
 
 
 @dataclass
@@ -20,6 +21,9 @@ class RuleIndex:
     by_fact: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     by_conclusion_use: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     rules_for: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # the rules for a conclusion that must all be decided before it is ruled out: rules_for
+    # without the trial evidence (advisor.kb.trials), whose fact only `probe --verify` measures
+    deciders: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     inputs_facts: list[tuple[str, ...]] = field(default_factory=list)
     inputs_rules: list[tuple[str, ...]] = field(default_factory=list)
     # per position: the conclusion and |cf|; the diagnoses in file order; facts a person is asked
@@ -73,4 +77,6 @@ class RuleIndex:
             for ref in refs:
                 index.by_conclusion_use[ref].append(i)
             index.rules_for[rule.conclusion].append(i)
+            if TRIAL_TAG not in rule.tags:
+                index.deciders[rule.conclusion].append(i)
         return index

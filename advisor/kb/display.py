@@ -22,6 +22,7 @@ from advisor.kb.model import (
     rule_refs,
     walk,
 )
+from advisor.kb.trials import TRIAL_TAG
 
 _SYMBOLS = {"is": "=", "ne": "!=", "in": "in", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
@@ -95,6 +96,10 @@ def rule_text(kb: KnowledgeBase, rule: Rule) -> str:
            f"  defined at {rule.location}"]
     if rule.concludes:
         out.append(f"  adds evidence for: {rule.concludes}")
+    if TRIAL_TAG in rule.tags:
+        out.append(textwrap.fill(f"synthesised by the loader from the remedy trials of "
+                                 f"{rule.concludes} (advisor probe --verify measures its fact)",
+                                 78, initial_indent="  ", subsequent_indent="  "))
     out += ["", "When:"] + condition_lines(rule.when, "  ")
     out += ["", "Why it matters:", _para(rule.explanation)]
     if rule.contested:
@@ -106,6 +111,8 @@ def rule_text(kb: KnowledgeBase, rule: Rule) -> str:
                                      subsequent_indent="     "))
             if r.detail:
                 out.append(_para(r.detail, "     "))
+            if r.trial is not None:
+                out.append(f"     trial: {r.trial.label}")
     out += ["", "Sources:"] + [f"  - {s}" for s in rule.sources]
     out += ["", "Examples:"]
     for ex in rule.examples:

@@ -34,6 +34,7 @@ from advisor.kb.model import (
 )
 from advisor.kb.schema import kb_file_schema
 from advisor.kb.structure import StructureChecker
+from advisor.kb.trials import add_evidence, check_trial, make_trial, points_at_key
 from advisor.kb.yamlsource import YamlDocument, YamlError, read_yaml_file
 
 ENV_VAR = "ADVISOR_KB_PATH"
@@ -165,6 +166,10 @@ def _load_kb(extra_dirs: Iterable[str | os.PathLike], builtin: bool, use_env: bo
         builder.add_file(file, is_builtin)
     kb = builder.finish()
     if not problems:
+        # after every file is merged (a user rule may replace a built-in diagnosis and its
+        # trials), before the checks, which then treat the evidence rules as any other rule
+        problems += add_evidence(kb)
+    if not problems:
         from advisor.kb.semantics import check_semantics
 
         progress("checking references", 0, 1)
@@ -215,7 +220,7 @@ class _Builder:
             self._add_fact(_build_fact(doc, raw, ("facts", i)), is_builtin)
         parser = ConditionParser(doc, self.problems)
         for i, raw in enumerate(doc.data.get("rules", [])):
-            rule = _build_rule(doc, raw, ("rules", i), parser)
+            rule = _build_rule(doc, raw, ("rules", i), parser, self.problems)
             if rule is not None:
                 self._add_rule(rule, is_builtin)
 
@@ -288,8 +293,10 @@ def _choice_value(key: Any, fact_type: str | None) -> Any:
 
 
 def _build_rule(doc: YamlDocument, raw: dict[str, Any], path: tuple,
-                parser: ConditionParser) -> Rule | None:
+                parser: ConditionParser, problems: list[Problem]) -> Rule | None:
     when = parser.parse(raw["when"], path + ("when",))
+    remedies = tuple(_build_remedy(doc, r, path + ("remedies", i), problems)
+                     for i, r in enumerate(raw.get("remedies", ())))
     if when is None:
         return None
     examples = tuple(
@@ -314,10 +321,7 @@ def _build_rule(doc: YamlDocument, raw: dict[str, Any], path: tuple,
         when=when,
         explanation=raw["explanation"].strip(),
         location=doc.at(path),
-        remedies=tuple(
-            Remedy(r["action"].strip(), r.get("detail", "").strip(), tuple(r.get("sources", ())))
-            for r in raw.get("remedies", ())
-        ),
+        remedies=remedies,
         sources=tuple(SourceRef(**s) for s in raw["sources"]),
         examples=examples,
         concludes=raw.get("concludes", ""),
@@ -325,3 +329,19 @@ def _build_rule(doc: YamlDocument, raw: dict[str, Any], path: tuple,
         contested=raw.get("contested", "").strip(),
         tags=tuple(raw.get("tags", ())),
     )
+
+
+def _build_remedy(doc: YamlDocument, raw: dict[str, Any], path: tuple,
+                  problems: list[Problem]) -> Remedy:
+    """A remedy; a `trial:` that is not in the vocabulary is a problem at its key or value
+    (and the remedy is kept without it, so the rest of the file is still checked)."""
+    trial = None
+    if "trial" in raw:
+        spec, where = raw["trial"], path + ("trial",)
+        found = check_trial(spec)
+        problems += [Problem(doc.at(where + suffix, key=points_at_key(spec, suffix)), message)
+                     for suffix, message in found]
+        if not found:
+            trial = make_trial(spec, doc.at(where))
+    return Remedy(raw["action"].strip(), raw.get("detail", "").strip(),
+                  tuple(raw.get("sources", ())), trial)

@@ -129,10 +129,38 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """A change `advisor probe --verify` can make to a copy of the setup to test a remedy.
+
+    `transform` is a name of the closed vocabulary (`advisor.kb.trials.TRANSFORMS`), `args` its
+    arguments as (name, value) pairs in the vocabulary's order. Two trials written in different
+    places are equal when they make the same change: the location does not count.
+    """
+
+    transform: str
+    args: tuple[tuple[str, Any], ...] = ()
+    location: Location = field(default=Location(""), compare=False)
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    @property
+    def label(self) -> str:
+        """`scale_lr(factor=0.1)`, `shuffle_data()`: the trial as one stable line."""
+        return f"{self.transform}({', '.join(f'{k}={_shown(v)}' for k, v in self.args)})"
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
 class Remedy:
     action: str
     detail: str = ""
     sources: tuple[str, ...] = ()
+    trial: Trial | None = None
 
 
 @dataclass(frozen=True)

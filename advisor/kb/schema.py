@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.kb.model import COMPARISONS, FACT_TYPES, KINDS, SEVERITIES
+from advisor.kb.trials import TRANSFORMS, Argument
 
 SCHEMA_ID = "https://advisor.dev/schema/advisor-kb-1.json"
 FACT_NAME = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -98,6 +99,7 @@ def _rule() -> dict[str, Any]:
             "action": _text,
             "detail": {"type": "string"},
             "sources": {"type": "array", "items": _text},
+            "trial": {"$ref": "#/$defs/trial"},
         },
         ["action"],
     )
@@ -131,6 +133,56 @@ def _rule() -> dict[str, Any]:
     )
 
 
+def _argument(arg: Argument) -> dict[str, Any]:
+    """One trial argument's type and range, as `TRANSFORMS` defines it."""
+    if arg.kind == "choice":
+        return {"enum": list(arg.choices), "description": arg.doc}
+    out: dict[str, Any] = {"type": "integer" if arg.kind == "integer" else "number",
+                           "description": arg.doc}
+    if arg.minimum is not None:
+        out["exclusiveMinimum" if arg.minimum_exclusive else "minimum"] = arg.minimum
+    if arg.maximum is not None:
+        out["exclusiveMaximum" if arg.maximum_exclusive else "maximum"] = arg.maximum
+    if arg.not_equal is not None:
+        out["not"] = {"const": arg.not_equal}
+    return out
+
+
+def _trial_defs() -> dict[str, Any]:
+    """`trial:` of a remedy: a transform of the closed vocabulary and its arguments.
+
+    Every argument name of the vocabulary is a property (nothing else is allowed); one
+    `if transform is X then ...` per transform adds X's required arguments, their ranges and
+    which names X takes, so an editor flags a wrong argument as it is typed. The loader checks
+    the same with `advisor.kb.trials.check_trial`, which words the messages better.
+    """
+    names = list(dict.fromkeys(a.name for s in TRANSFORMS.values() for a in s.arguments))
+    cases = []
+    for spec in TRANSFORMS.values():
+        then: dict[str, Any] = {
+            "properties": {a.name: _argument(a) for a in spec.arguments},
+            "propertyNames": {"enum": ["transform", *spec.argument_names]},
+        }
+        required = [a.name for a in spec.arguments if a.required]
+        if required:
+            then["required"] = required
+        if spec.one_of:
+            then["oneOf"] = [{"required": [a]} for a in spec.one_of]
+        cases.append({"if": {"properties": {"transform": {"const": spec.name}},
+                             "required": ["transform"]},
+                      "then": then})
+    properties: dict[str, Any] = {
+        "transform": {"enum": list(TRANSFORMS),
+                      "description": "the change made to a copy of the setup"}}
+    properties.update({n: {"type": ["number", "string"]} for n in names})
+    return {"trial": {
+        "description": "a change advisor probe --verify makes to a copy of the setup to test "
+                       "this remedy: {transform: NAME, ARGUMENT: VALUE, ...}",
+        **_object(properties, ["transform"]),
+        "allOf": cases,
+    }}
+
+
 def kb_file_schema() -> dict[str, Any]:
     """The JSON Schema of one knowledge-base YAML file."""
     return {
@@ -145,5 +197,5 @@ def kb_file_schema() -> dict[str, Any]:
             "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
         },
         "additionalProperties": False,
-        "$defs": {"fact": _fact(), "rule": _rule(), **_condition_defs()},
+        "$defs": {"fact": _fact(), "rule": _rule(), **_condition_defs(), **_trial_defs()},
     }

@@ -74,7 +74,12 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
         verification = Verification(options.seeds, 0, options.verify_top, "")
 
         def after(state: Any, ctx: Any) -> None:
-            verify_after_probe(state, ctx, options, progress, verification)
+            kb, problem = load_knowledge(options.kb_dirs)
+            if kb is None:
+                verification.problem = problem
+                return
+            before = diagnose(state.obs.facts, options.kb_dirs)[0]
+            verify_after_probe(state, ctx, options, progress, verification, kb, before)
 
     state = run(setup, options, progress, on_phase_end, after)
     diagnoses, unknown, _, problem = (

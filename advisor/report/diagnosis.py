@@ -9,10 +9,12 @@ JSON-able values; `to_dict` gives the document `advisor diagnose --format json` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import advisor.report.format as fmt
 from advisor.engine.evaluate import Trace
+from advisor.report import trials as trial_view
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -76,9 +78,32 @@ class How:
 
 @dataclass
 class Remedy:
+    """What to do. `trial`: the change the probe can try on a copy to check it (the report's
+    shape, advisor.report.trials), with its verdict once `--verify` ran it; None: no trial."""
+
     action: str
     detail: str = ""
     sources: list[str] = field(default_factory=list)
+    trial: dict[str, Any] | None = None
+
+    @classmethod
+    def from_engine(cls, r: Any) -> Remedy:
+        """From the knowledge base's remedy; its trial (if the remedy declares one) not run."""
+        return cls(r.action, r.detail, list(r.sources),
+                   trial_view.from_kb_trial(getattr(r, "trial", None)))
+
+    @classmethod
+    def from_dict(cls, r: dict[str, Any]) -> Remedy:
+        return cls(str(r.get("action") or ""), str(r.get("detail") or ""),
+                   [str(s) for s in r.get("sources") or []],
+                   trial_view.clean_trial(r.get("trial")))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"action": self.action, "detail": self.detail,
+                                "sources": self.sources}
+        if self.trial is not None:  # a remedy without one reads as it always did
+            data["trial"] = self.trial
+        return data
 
 
 @dataclass
@@ -98,53 +123,68 @@ class Finding:
     contested: str = ""
     sources: list[str] = field(default_factory=list)
     how: How | None = None
+    # the certainty before remedy trials changed it (`--verify`); None: they did not
+    certainty_before_trials: float | None = None
 
     @classmethod
     def from_engine(cls, c: Any) -> Finding:
         return cls(c.id, c.title, c.kind, c.severity, c.certainty, c.rule.explanation,
                    [dict(e) for e in c.evidence], list(c.explained_by),
-                   [Remedy(r.action, r.detail, list(r.sources)) for r in c.remedies],
+                   [Remedy.from_engine(r) for r in c.remedies],
                    c.rule.contested or "", [str(s) for s in c.sources],
                    How.from_engine(c.explanation))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
         severity = d.get("severity")
-        remedies = [Remedy(str(r.get("action") or ""), str(r.get("detail") or ""),
-                           [str(s) for s in r.get("sources") or []])
-                    for r in d.get("remedies") or [] if isinstance(r, dict)]
-        how = d.get("how")
+        remedies = [Remedy.from_dict(r) for r in d.get("remedies") or [] if isinstance(r, dict)]
+        how, before = d.get("how"), d.get("certainty_before_trials")
         return cls(str(d.get("id", "")), str(d.get("title", "")), str(d.get("kind", "")),
                    severity if severity in SEVERITY_RANK else "info",
                    _float(d.get("certainty")), str(d.get("explanation") or ""),
                    [e for e in d.get("evidence") or [] if isinstance(e, dict)],
                    [str(x) for x in d.get("explained_by") or []], remedies,
                    str(d.get("contested") or ""), [str(s) for s in d.get("sources") or []],
-                   How.from_dict(how) if isinstance(how, dict) else None)
+                   How.from_dict(how) if isinstance(how, dict) else None,
+                   _float(before) if isinstance(before, (int, float))
+                   and not isinstance(before, bool) else None)
+
+    def certainty_text(self) -> str:
+        """`certainty 0.92`, and what it was before the trials when they changed it."""
+        text = f"certainty {fmt.certainty(self.certainty)}"
+        if self.certainty_before_trials is not None:
+            text += f" (was {fmt.certainty(self.certainty_before_trials)} before the trials)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id, "title": self.title, "kind": self.kind, "severity": self.severity,
             "certainty": round(self.certainty, 4), "evidence": self.evidence,
             "explained_by": self.explained_by,
-            "remedies": [{"action": r.action, "detail": r.detail, "sources": r.sources}
-                         for r in self.remedies],
+            "remedies": [r.to_dict() for r in self.remedies],
             "explanation": self.explanation, "contested": self.contested or None,
             "sources": self.sources,
         }
         if self.how is not None:
             data["how"] = self.how.to_dict()
+        if self.certainty_before_trials is not None:
+            data["certainty_before_trials"] = round(self.certainty_before_trials, 4)
         return data
 
 
 @dataclass
 class Diagnosis:
     """Every finding for one set of observations, in the engine's order (root causes first),
-    plus the facts it was drawn from and those the knowledge base did not know."""
+    plus the facts it was drawn from and those the knowledge base did not know.
+
+    `trials` and `verification`: what `--verify` measured (the report's top-level sections);
+    empty and None when it did not run, and then a remedy's untried trial is not shown."""
 
     diagnoses: list[Finding] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     unknown_facts: list[str] = field(default_factory=list)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
 
     @classmethod
     def from_result(cls, result: Any) -> Diagnosis:
@@ -157,10 +197,34 @@ class Diagnosis:
         """From a stored document: a diagnosis (`advisor diagnose --format json`) or a probe
         report; entries that are not mappings are skipped (the reader reports them)."""
         facts = data.get("facts")
+        trials = data.get("trials")
+        verification = data.get("verification")
         return cls([Finding.from_dict(d) for d in data.get("diagnoses") or []
                     if isinstance(d, dict)],
                    dict(facts) if isinstance(facts, dict) else {},
-                   [str(x) for x in data.get("unknown_facts") or []])
+                   [str(x) for x in data.get("unknown_facts") or []],
+                   [t for t in trials if isinstance(t, dict)] if isinstance(trials, list) else [],
+                   verification if isinstance(verification, dict) else None)
+
+    def with_trials(self, trials: list[dict[str, Any]], verification: dict[str, Any] | None,
+                    by_remedy: dict[tuple[str, str], dict[str, Any]] | None = None
+                    ) -> Diagnosis:
+        """This diagnosis with the outcome of a verification attached: each remedy whose trial
+        was run gets that trial's verdict (matched by label: the same change to the same
+        setup measures the same whichever diagnosis asked for it). `by_remedy`: the trials of
+        the verified report's remedies by (diagnosis id, action), for remedies whose own
+        knowledge base declares none (`trials_by_remedy`)."""
+        by_remedy = by_remedy or {}
+        return Diagnosis([replace(f, remedies=[
+                              _verified(r if r.trial else replace(r, trial=by_remedy.get(
+                                  (f.id, r.action))), trials, verification)
+                              for r in f.remedies])
+                          for f in self.diagnoses],
+                         dict(self.facts), list(self.unknown_facts), list(trials), verification)
+
+    def remedy_note(self, remedy: Remedy) -> str | None:
+        """The line every rendering shows under a remedy about its trial, or None."""
+        return trial_view.remedy_line(remedy.trial, self.verification, self.trials)
 
     def by_severity(self, severity: str) -> list[Finding]:
         return [f for f in self.diagnoses if f.severity == severity]
@@ -177,8 +241,39 @@ class Diagnosis:
         return min((f.severity for f in self.diagnoses), key=SEVERITY_RANK.__getitem__)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"diagnoses": [f.to_dict() for f in self.diagnoses], "facts": self.facts,
-                "unknown_facts": self.unknown_facts}
+        data: dict[str, Any] = {"diagnoses": [f.to_dict() for f in self.diagnoses],
+                                "facts": self.facts, "unknown_facts": self.unknown_facts}
+        if trial_view.shows_section(self.trials, self.verification):  # a verified diagnosis
+            data.update(trials=self.trials, verification=self.verification)
+        return data
+
+
+def _verified(remedy: Remedy, trials: list[dict[str, Any]],
+              verification: dict[str, Any] | None) -> Remedy:
+    """The remedy with its trial's outcome, when that trial ran."""
+    if remedy.trial is None:
+        return remedy
+    run = trial_view.find_trial(trials, remedy.trial.get("label"))
+    if run is not None:
+        return replace(remedy, trial=trial_view.remedy_trial_from(run))
+    if verification is not None and remedy.trial.get("reason") == trial_view.NOT_VERIFIED:
+        top = verification.get("top")
+        among = f"the top {top} diagnoses" if isinstance(top, int) else "the diagnoses"
+        return replace(remedy, trial={**remedy.trial, "reason": f"not among {among} verified"})
+    return remedy
+
+
+def trials_by_remedy(diagnoses: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(diagnosis id, remedy action): trial} of a report's `diagnoses` list."""
+    found = {}
+    for d in diagnoses if isinstance(diagnoses, list) else []:
+        if not isinstance(d, dict):
+            continue
+        for r in d.get("remedies") or []:
+            trial = trial_view.clean_trial(r.get("trial")) if isinstance(r, dict) else None
+            if trial is not None:
+                found[(str(d.get("id")), str(r.get("action")))] = trial
+    return found
 
 
 def as_diagnosis(source: Any) -> Diagnosis:

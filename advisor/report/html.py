@@ -7,6 +7,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 import advisor.report.format as fmt
+from advisor.report import trials as trial_view
+from advisor.report.diagnosis import Diagnosis
 from advisor.report.svg import line_plot
 from advisor.report.text import NOTHING_FIRED, headline
 
@@ -23,15 +25,21 @@ table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;paddi
 text-align:left} code{background:#f2f2f2;padding:0 3px} .partial{background:#fff3cd;padding:.5em}
 figure{margin:1em 0}
 """
+# only in a verified report: an unverified one reads byte for byte as before
+TRIAL_STYLE = """.trial{font-size:.9em;color:#555} .helps{color:#2e7d32} .hurts{color:#c62828}
+"""
 
 
 def render_probe_html(report: ProbeReport) -> str:
     head = headline(report)
+    style = STYLE + (TRIAL_STYLE if trial_view.shows_section(report.trials, report.verification)
+                     else "")
     body = [f"<h1>{escape(head)}</h1>"]
     if report.partial:
         body.append('<p class="partial">Partial report: the probe was interrupted.</p>')
     body += _error(report)
     body += _diagnoses(report)
+    body += _trials(report.diagnosis())
     body += ["<h2>Plots</h2>"] + [f"<figure>{svg}</figure>" for svg in plots(report)]
     body += _facts(report)
     if report.notes:
@@ -47,7 +55,7 @@ def render_probe_html(report: ProbeReport) -> str:
              for k, v in report.timings.items()]
     body.append("</table>")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(head)}</title><style>{STYLE}</style></head><body>"
+            f"<title>{escape(head)}</title><style>{style}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
 
 
@@ -77,7 +85,7 @@ def _diagnoses(report: ProbeReport) -> list[str]:
         sev = escape(f.severity)
         out.append(f'<div class="d {sev}"><span class="sev">{sev}</span> '
                    f'<b>{escape(f.title)}</b> <code>{escape(f.id)}</code> '
-                   f'certainty {fmt.certainty(f.certainty)}')
+                   f'{escape(f.certainty_text())}')
         if f.explanation:
             out.append(f"<p>{escape(f.explanation)}</p>")
         if f.evidence:
@@ -87,9 +95,72 @@ def _diagnoses(report: ProbeReport) -> list[str]:
         if f.remedies:
             out.append("<p>Remedies:</p><ol>" + "".join(
                 f"<li>{escape(r.action)}"
-                + (f" <i>{escape(r.detail)}</i>" if r.detail else "") + "</li>"
+                + (f" <i>{escape(r.detail)}</i>" if r.detail else "")
+                + _remedy_note(diagnosis, r) + "</li>"
                 for r in f.remedies) + "</ol>")
         out.append("</div>")
+    return out
+
+
+def _remedy_note(diagnosis: Diagnosis, remedy: Any) -> str:
+    note = diagnosis.remedy_note(remedy)
+    if not note:
+        return ""
+    verdict = escape(str((remedy.trial or {}).get("verdict")))
+    return f'<br><span class="trial {verdict}">{escape(note)}</span>'
+
+
+def _trials(diagnosis: Diagnosis) -> list[str]:
+    """The "Verified remedies" section: a table of the trials, the notes, then one plot per
+    trial of the control and treated arms' mean loss curves."""
+    if not trial_view.shows_section(diagnosis.trials, diagnosis.verification):
+        return []
+    out = ["<h2>Verified remedies</h2>"]
+    if diagnosis.trials:
+        out.append("<table><tr><th>remedy trial</th><th>for</th><th>verdict</th>"
+                   "<th>effect (95 % interval)</th><th>p</th><th>metric</th><th>runs</th>"
+                   "<th>notes</th></tr>")
+        for t in diagnosis.trials:
+            ran = trial_view.ran(t)
+            details = trial_view.trial_details(t)[1 if ran else 0:]
+            cells = (f"<code>{escape(str(t.get('label') or t.get('transform')))}</code>",
+                     ", ".join(f"<code>{escape(str(d))}</code>"
+                               for d in t.get("diagnoses") or []),
+                     f'<span class="{escape(str(t.get("verdict")))}">'
+                     f"{escape(trial_view.verdict_word(t.get('verdict')))}</span>",
+                     escape(trial_view.percent(t.get("effect")) + trial_view.interval_text(t))
+                     if ran else "",
+                     escape(trial_view.p_value(t.get("p_value")).removeprefix("p = "))
+                     if ran else "",
+                     escape(str(t.get("metric") or "")) if ran else "",
+                     escape(trial_view.runs_text(t)) if ran else "",
+                     "<br>".join(escape(d) for d in details))
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+    else:
+        out.append("<p>No remedy of the verified diagnoses has a trial.</p>")
+    if diagnosis.verification is not None:
+        out.append('<ul class="verification">' + "".join(
+            f"<li>{escape(line)}</li>"
+            for line in trial_view.summary_lines(diagnosis.verification)) + "</ul>")
+    out += [f"<figure>{svg}</figure>" for svg in trial_plots(diagnosis.trials)]
+    return out
+
+
+def trial_plots(trials: list[dict[str, Any]]) -> list[str]:
+    """Control vs treated mean loss per step, one small plot per trial that has curves."""
+    out = []
+    for t in trials:
+        curves = trial_view.curves(t)
+        if not curves:
+            continue
+        logy = all(v > 0 for points in curves.values() for _, v in points)
+        label = str(t.get("label") or t.get("transform"))
+        out.append(line_plot({"control (unchanged)" if arm == "control" else f"treated: {label}":
+                              points for arm, points in curves.items()},
+                             title=f"{label}: {trial_view.verdict_word(t.get('verdict'))}",
+                             xlabel="step", ylabel="mean loss over seeds", logy=logy,
+                             width=480, height=240))
     return out
 
 

@@ -4,7 +4,8 @@ text in its widgets (so the words match the text and Markdown reports, and are t
 terminal).
 
 A pane is a list of `(text, role)` segments; roles: "title", "severity:<error|warning|info>",
-"heading", "body", "dim", "note", "source", "warning". The explanation is an `Outline` tree whose
+"heading", "body", "dim", "note", "source", "warning", "trial:<helps|no_effect|hurts|not_run>".
+The explanation is an `Outline` tree whose
 labels are segments too; the TUI draws it with wrapping guides.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import advisor.report.format as fmt
 from advisor.engine.evaluate import Trace
 from advisor.kb.display import paragraphs
+from advisor.report import trials as trial_view
 from advisor.report.diagnosis import Diagnosis, Finding, How
 
 Segment = tuple[str, str]
@@ -31,11 +33,16 @@ def _flow(text: str) -> str:
 
 def summary(diagnosis: Diagnosis) -> list[Segment]:
     counts = diagnosis.counts()
-    return [("Diagnosis: ", "title"),
-            (f"{counts['error']} error(s)", "severity:error"), (", ", "body"),
-            (f"{counts['warning']} warning(s)", "severity:warning"), (", ", "body"),
-            (f"{counts['info']} tip(s)", "severity:info"),
-            (f"   from {len(diagnosis.facts)} facts", "dim")]
+    out = [("Diagnosis: ", "title"),
+           (f"{counts['error']} error(s)", "severity:error"), (", ", "body"),
+           (f"{counts['warning']} warning(s)", "severity:warning"), (", ", "body"),
+           (f"{counts['info']} tip(s)", "severity:info"),
+           (f"   from {len(diagnosis.facts)} facts", "dim")]
+    if diagnosis.verification is not None:
+        helped = sum(1 for t in diagnosis.trials if t.get("verdict") == "helps")
+        out.append((f"   {len(diagnosis.trials)} remedy trial(s), {helped} helped",
+                    "trial:helps" if helped else "dim"))
+    return out
 
 
 def list_entry(f: Finding) -> list[Segment]:
@@ -45,9 +52,10 @@ def list_entry(f: Finding) -> list[Segment]:
             (f.title, "body")]
 
 
-def remedies_pane(f: Finding) -> list[Segment]:
+def remedies_pane(f: Finding, diagnosis: Diagnosis | None = None) -> list[Segment]:
+    """What to do, in order; with the `diagnosis` it belongs to, each remedy's trial verdict."""
     out: list[Segment] = [(f.title, "title"),
-                          (f"\n{f.severity} · certainty {fmt.certainty(f.certainty)} · {f.id}\n",
+                          (f"\n{f.severity} · {f.certainty_text()} · {f.id}\n",
                            f"severity:{f.severity}"),
                           (f"\n{_flow(f.explanation)}\n", "body")]
     if f.contested:
@@ -58,10 +66,29 @@ def remedies_pane(f: Finding) -> list[Segment]:
             out += [(f"{i}. ", "heading"), (r.action + "\n", "body")]
             if r.detail:
                 out.append((f"   {_flow(r.detail)}\n", "dim"))
+            note = diagnosis.remedy_note(r) if diagnosis is not None else None
+            if note:
+                out.append((f"   {note}\n", f"trial:{(r.trial or {}).get('verdict')}"))
             out += [(f"   source: {s}\n", "source") for s in r.sources]
     if f.sources:
         out.append(("\nSources\n", "heading"))
         out += [(f"- {s}\n", "body") for s in f.sources]
+    return out
+
+
+def trials_pane(diagnosis: Diagnosis) -> list[Segment]:
+    """The verified remedies: each trial with what it measured, then the noise check, what
+    separated the causes, the re-ranking and the cost."""
+    out: list[Segment] = [("Verified remedies\n", "title")]
+    if not diagnosis.trials:
+        out.append(("No remedy of the verified diagnoses has a trial.\n", "dim"))
+    for t in diagnosis.trials:
+        out.append((f"\n{trial_view.trial_headline(t)}\n", f"trial:{t.get('verdict')}"))
+        out += [(f"   {line}\n", "body") for line in trial_view.trial_details(t)]
+    if diagnosis.verification is not None:
+        out.append(("\n", "body"))
+        out += [(f"{line}\n", "dim") for line in trial_view.summary_lines(
+            diagnosis.verification)]
     return out
 
 

@@ -40,6 +40,9 @@ class ProbeReport:
     partial: bool = False
     unknown_facts: list[str] = field(default_factory=list)
     kb_problem: str | None = None
+    # what `--verify` measured (advisor.report.trials); [] and None when it did not run
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    verification: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------- queries
     def ids(self, *severities: str) -> list[str]:
@@ -67,7 +70,8 @@ class ProbeReport:
     def diagnosis(self) -> Diagnosis:
         """The diagnoses as the representation the renderers share."""
         return Diagnosis.from_dict({"diagnoses": self.diagnoses, "facts": self.facts,
-                                    "unknown_facts": self.unknown_facts})
+                                    "unknown_facts": self.unknown_facts,
+                                    "trials": self.trials, "verification": self.verification})
 
     # ------------------------------------------------------------------------- conversions
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +85,8 @@ class ProbeReport:
             "summary": {s: sum(1 for d in self.diagnoses if d["severity"] == s)
                         for s in SEVERITIES},
             "diagnoses": self.diagnoses,
+            "trials": self.trials,
+            "verification": self.verification,
             "facts": self.facts,
             "series": self.series,
             "observations": {"notes": self.notes, "warnings": self.warnings,
@@ -93,7 +99,8 @@ class ProbeReport:
     def from_dict(cls, data: dict[str, Any]) -> ProbeReport:
         """The report back from its JSON document (`to_dict`'s output, version 1).
 
-        Missing sections become empty ones; checking a document is the reader's job
+        Missing sections become empty ones (a report written before `--verify` existed has no
+        trials and no verification); checking a document is the reader's job
         (advisor.report.reader), which says what is wrong and where.
         """
         obs = data.get("observations") if isinstance(data.get("observations"), dict) else {}
@@ -117,6 +124,9 @@ class ProbeReport:
             unknown_facts=[str(x) for x in section(data.get("unknown_facts"), list)],
             kb_problem=data.get("kb_problem") if isinstance(data.get("kb_problem"), str)
             else None,
+            trials=[t for t in section(data.get("trials"), list) if isinstance(t, dict)],
+            verification=data.get("verification")
+            if isinstance(data.get("verification"), dict) else None,
         )
 
     def to_json(self) -> str:

@@ -9,6 +9,10 @@ A file is a plain mapping of fact names to values (YAML or JSON), or a report wi
 mapping: a probe report (`advisor-probe-report/1`), a diagnosis (`advisor-diagnosis/1`) or the
 TUI's export. JSON is read as JSON (its errors carry JSON's line and column); the YAML parse of
 the same text only supplies the line of each fact.
+
+A probe report may hold what `--verify` measured (`trials`, `verification`, and a `trial` on
+remedies; advisor.report.trials): a report written before those existed reads as unverified,
+and a malformed trial is a problem with its place, like a bad fact.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from advisor.kb.model import KnowledgeBase, Location, Problem
 from advisor.kb.semantics import check_facts
 from advisor.kb.yamlsource import YamlDocument, YamlError, decode_utf8, parse_yaml
 from advisor.report.diagnosis import Diagnosis
+from advisor.report.trials import VERDICTS
 
 # the documents this version reads; a newer version is refused rather than misread
 KNOWN_SCHEMAS = ("advisor-probe-report/1", "advisor-diagnosis/1")
@@ -141,9 +146,52 @@ def _contents(path: Path, data: Any, doc: YamlDocument | None, strict: bool) -> 
         facts = data  # a plain facts file
     prefix: tuple = ("facts",) if is_report else ()
     locations = {name: _at(doc, prefix + (name,), where, key=True) for name in facts}
-    return StoredReport(path, dict(facts), is_report, schema if isinstance(schema, str) else None,
-                        data if is_report else {}, locations,
-                        parse_series(data.get("series")) if is_report else {})
+    report = StoredReport(path, dict(facts), is_report,
+                          schema if isinstance(schema, str) else None,
+                          data if is_report else {}, locations,
+                          parse_series(data.get("series")) if is_report else {})
+    if is_report:
+        problems = check_trials(data, doc, where)
+        if strict and problems:
+            raise ReportError("bad trials:\n" + "\n".join(str(p) for p in problems), problems)
+        report.problems += problems
+    return report
+
+
+def check_trials(data: dict[str, Any], doc: YamlDocument | None,
+                 where: Location) -> list[Problem]:
+    """What is wrong with a report's verified remedies, each at its place; a report without
+    them (written before `--verify`, or without it) has nothing wrong."""
+    problems: list[Problem] = []
+
+    def bad(path: tuple, message: str) -> None:
+        problems.append(Problem(_at(doc, path, where), message))
+
+    def check_one(trial: Any, path: tuple) -> None:
+        if not isinstance(trial, dict):
+            bad(path, f"a trial must be a mapping, got {type(trial).__name__}")
+            return
+        if not isinstance(trial.get("transform"), str) or not trial["transform"]:
+            bad(path, "a trial needs a 'transform' (the change it tried)")
+        if trial.get("verdict") not in VERDICTS:
+            bad(path + ("verdict",), f"verdict {trial.get('verdict')!r} is not one of "
+                                     f"{', '.join(VERDICTS)}")
+
+    trials = data.get("trials")
+    if trials is not None and not isinstance(trials, list):
+        bad(("trials",), "'trials' must be a list of trials")
+    for i, trial in enumerate(trials if isinstance(trials, list) else []):
+        check_one(trial, ("trials", i))
+    verification = data.get("verification")
+    if verification is not None and not isinstance(verification, dict):
+        bad(("verification",), "'verification' must be a mapping or null")
+    diagnoses = data.get("diagnoses")
+    for i, d in enumerate(diagnoses if isinstance(diagnoses, list) else []):
+        remedies = d.get("remedies") if isinstance(d, dict) else None
+        for j, r in enumerate(remedies if isinstance(remedies, list) else []):
+            if isinstance(r, dict) and r.get("trial") is not None:
+                check_one(r["trial"], ("diagnoses", i, "remedies", j, "trial"))
+    return problems
 
 
 def _at(doc: YamlDocument | None, key_path: tuple, default: Location,
@@ -171,7 +219,7 @@ def check_report(report: StoredReport, kb: KnowledgeBase, *, strict: bool) -> No
         raise ReportError("bad facts:\n" + "\n".join(str(p) for p in problems), problems)
     if not strict:
         report.facts = usable
-    report.problems = problems
+    report.problems += problems
 
 
 def parse_series(raw: Any) -> dict[str, list[float]]:

@@ -10,6 +10,7 @@ import advisor.report.format as fmt
 from advisor.engine.evaluate import Trace
 from advisor.engine.result import fit_line
 from advisor.kb.display import paragraphs
+from advisor.report import trials as trial_view
 from advisor.report.diagnosis import Diagnosis, Finding, How
 
 if TYPE_CHECKING:
@@ -47,11 +48,13 @@ def evidence_line(e: dict) -> str:
     return f"{e.get('test')} (observed {fmt.fact_value(e.get('value'))})"
 
 
-def finding_text(f: Finding, explain: bool = False) -> list[str]:
+def finding_text(f: Finding, explain: bool = False,
+                 diagnosis: Diagnosis | None = None) -> list[str]:
+    """One finding; with the `diagnosis` it belongs to, each remedy's trial verdict too."""
     lines = textwrap.wrap(f"{_MARK.get(f.severity, 'INFO ')} {f.title} [{f.id}]", WIDTH,
                           subsequent_indent="      ", break_long_words=False,
                           break_on_hyphens=False)
-    certainty = f"certainty {fmt.certainty(f.certainty)}"
+    certainty = f.certainty_text()
     if len(lines[-1]) + 2 + len(certainty) <= WIDTH:
         lines[-1] += "  " + certainty
     else:
@@ -73,6 +76,9 @@ def finding_text(f: Finding, explain: bool = False) -> list[str]:
                                    subsequent_indent="           ")
             if r.detail:
                 lines += _wrap(r.detail, "           ")
+            note = diagnosis.remedy_note(r) if diagnosis is not None else None
+            if note:
+                lines += _wrap(note, "           ")
     if f.sources:
         lines.append("      Sources:")
         for s in f.sources:
@@ -92,12 +98,33 @@ def render_text(diagnosis: Diagnosis, explain: bool = False, title: str = "Diagn
     if not diagnosis.diagnoses:
         lines.append(NOTHING_FIRED)
     for f in diagnosis.diagnoses:
-        lines += finding_text(f, explain)
+        lines += finding_text(f, explain, diagnosis)
         lines.append("")
     if diagnosis.unknown_facts:
         lines += _wrap("Ignored facts the knowledge base does not know: "
                        + ", ".join(diagnosis.unknown_facts), "")
+        lines.append("")
+    lines += trials_text(diagnosis)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def trials_text(diagnosis: Diagnosis) -> list[str]:
+    """The "Verified remedies" section: each trial, then the noise check, what separated the
+    causes, the re-ranking and the cost; nothing when the remedies were not verified."""
+    if not trial_view.shows_section(diagnosis.trials, diagnosis.verification):
+        return []
+    lines = ["Verified remedies"]
+    if not diagnosis.trials:
+        lines += _wrap("No remedy of the verified diagnoses has a trial.", "  ")
+    for t in diagnosis.trials:
+        lines += _wrap(trial_view.trial_headline(t), "  ")
+        for detail in trial_view.trial_details(t):
+            lines += _wrap(detail, "      ")
+    if diagnosis.verification is not None:
+        lines.append("")
+        for line in trial_view.summary_lines(diagnosis.verification):
+            lines += _wrap(line, "  ")
+    return lines + [""]
 
 
 # ----------------------------------------------------------------------------- how it was concluded

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from advisor.errors import AdvisorError
 from advisor.experiments.loop import StepFn, StepOutput, run_steps
 from advisor.experiments.recipe import Trainee
 from advisor.experiments.steps import probe_step, user_step
@@ -90,7 +91,7 @@ class ArmRunner:
             trainee = self._trainee(spec)
         except Exception as exc:  # a transform's edit could not apply to this model
             return RunResult(seed, Outcome(None, None), Outcome(None, None),
-                             error=f"preparing the arm raised {error_message(exc)}")
+                             error=f"preparing the arm: {error_message(exc)}")
         seed_everything(seed + STEP_OFFSET)
         half_at = max(1, self.steps // 2)
         half: dict[str, Outcome] = {}
@@ -101,8 +102,12 @@ class ArmRunner:
                                          arm.outputs_are)
             return None
 
-        rec = run_steps(trainee, batches, self.steps, self._step(spec), deadline=self.deadline,
-                        after_step=after_step, activity=self.activity)
+        try:
+            rec = run_steps(trainee, batches, self.steps, self._step(spec),
+                            deadline=self.deadline, after_step=after_step,
+                            activity=self.activity)
+        except AdvisorError as exc:  # a changed loss or edit that fails on this setup's data
+            return RunResult(seed, Outcome(None, None), Outcome(None, None), error=str(exc))
         if rec.capped:
             raise TrialsCapped
         if rec.stopped == "error":
@@ -131,15 +136,20 @@ class ArmRunner:
         return itertools.chain([first], mapped)
 
     def _trainee(self, spec: ArmSpec) -> Trainee:
-        trainee = self.ctx.build()
+        """Fresh copies with the arm's edits. Each module keeps the train/eval mode it was
+        handed over in (the control is the setup unchanged; `train_mode` is a trial of its
+        own), and the scheduler is built last, on the optimizer the edits return, so that it
+        schedules the rate the arm set."""
+        ctx = self.ctx
+        trainee = ctx.build(scheduler=False)
+        for copied, handed in zip(trainee.model.modules(), ctx.pristine.modules(), strict=True):
+            copied.training = handed.training
         for edit in spec.model_edits:
             edit(trainee.model)
-        before = trainee.optimizer
         for opt_edit in spec.optimizer_edits:
             trainee.optimizer = opt_edit(trainee.model, trainee.optimizer)
-        recipe = self.ctx.recipe
-        if trainee.optimizer is not before and recipe.scheduler_factory is not None:
-            # the schedule belongs to the optimizer that trains: rebuilt on the new one
+        recipe = ctx.recipe
+        if recipe.scheduler_factory is not None:
             trainee.scheduler = recipe._call("scheduler", recipe.scheduler_factory,
                                              trainee.optimizer)
         return trainee

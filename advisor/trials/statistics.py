@@ -27,6 +27,9 @@ ALPHA = 0.05
 # 1e30 or NaN is "much worse", and the median and its interval stay readable numbers
 CHANGE_CAP = 10.0
 BOOTSTRAP_DRAWS = 2000
+# the smallest median change that counts as an effect: matched seeds can make a change of 0.01 %
+# consistent in sign, and so "significant", yet no one would call it a remedy
+MIN_EFFECT = 0.02
 
 
 @dataclass(frozen=True)
@@ -85,20 +88,22 @@ def signed_rank_p(changes: Sequence[float]) -> tuple[float, float]:
 
 
 def decide(control: Sequence[float | None], treated: Sequence[float | None],
-           alpha: float = ALPHA, seed: int = 0) -> Decision:
-    """helps (the outcome is lower: loss or error), hurts (higher) or no_effect, at `alpha`."""
+           alpha: float = ALPHA, seed: int = 0, min_effect: float = MIN_EFFECT) -> Decision:
+    """helps (the outcome is lower: loss or error), hurts (higher) or no_effect: significant at
+    `alpha` and a median change of at least `min_effect` in that direction."""
     if len(control) != len(treated) or not control:
         raise ValueError("decide() needs the same positive number of control and treated "
                          f"outcomes, got {len(control)} and {len(treated)}")
     changes = relative_changes(control, treated)
     lower, higher = signed_rank_p(changes)
-    if lower <= alpha and lower < higher:
+    effect = _median(changes)
+    if lower <= alpha and lower < higher and effect <= -min_effect:
         verdict, p = "helps", lower
-    elif higher <= alpha and higher < lower:
+    elif higher <= alpha and higher < lower and effect >= min_effect:
         verdict, p = "hurts", higher
     else:
         verdict, p = "no_effect", min(lower, higher)
-    return Decision(verdict, p, _median(changes), bootstrap_interval(changes, seed=seed),
+    return Decision(verdict, p, effect, bootstrap_interval(changes, seed=seed),
                     len(changes), lower, higher)
 
 

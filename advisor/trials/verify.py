@@ -19,12 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.probing.state import seed_everything
 from advisor.trials.arm import ArmSpec, TrialEnv, TrialNotApplicable
 from advisor.trials.runner import ArmRun, ArmRunner, RunResult, TrialsCapped
 from advisor.trials.statistics import decide, smallest_p
 
-STATS_BATCHES = 20        # training batches read for "training statistics"
 CURVE_POINTS = 100        # points per loss curve in the report
 SEED_STRIDE = 1009        # matched seeds: options.seed + SEED_STRIDE * (i + 1)
 RESEED_OFFSET = 500_000   # the reseed-only arm's seeds
@@ -152,7 +150,7 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
         return v
     start = time.perf_counter()
     deadline = start + options.verify_budget
-    env = TrialEnv(ctx, ctx.setup.train_data, _stats_batches(ctx, options.seed))
+    env = TrialEnv(ctx, ctx.setup.train_data, list(ctx.train_eval_batches))
     for plan in v.plans:
         spec = ArmSpec()
         try:
@@ -210,18 +208,6 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
     return v
 
 
-def _stats_batches(ctx: Any, seed: int) -> list[Any]:
-    """The first training batches, read once under a fixed seed: the training statistics every
-    arm that standardises something uses."""
-    seed_everything(seed + 11)
-    out = []
-    for batch in ctx.train.forever():
-        out.append(batch)
-        if len(out) >= STATS_BATCHES:
-            break
-    return out
-
-
 def _outputs_are(ctx: Any) -> str:
     return "probabilities" if ctx.structure.final_activation in ("sigmoid", "softmax") \
         else "logits"
@@ -239,7 +225,7 @@ def _noise(v: Verification) -> dict[str, Any] | None:
     a, b = _values(v.control, "loss"), _values(v.reseed, "loss")
     d = decide(a, b)
     changes = [abs(x) for x in _changes(a, b)]
-    return {"verdict": d.verdict, "p_value": round(d.p_value, 4), "effect": round(d.effect, 4),
+    return {"verdict": d.verdict, "p_value": round(d.p_value, 6), "effect": round(d.effect, 4),
             "median_abs_change": round(sorted(changes)[len(changes) // 2], 4)}
 
 
@@ -261,11 +247,11 @@ def _decide(plan: TrialPlan, v: Verification, ctx: Any) -> dict[str, Any]:
     return {
         "transform": plan.transform, "args": plan.args, "label": plan.label,
         "diagnoses": list(plan.diagnoses), "verdict": d.verdict,
-        "p_value": round(d.p_value, 4), "effect": round(d.effect, 4),
+        "p_value": round(d.p_value, 6), "effect": round(d.effect, 4),
         "effect_interval": [round(d.interval[0], 4), round(d.interval[1], 4)],
         "seeds": d.seeds, "steps": v.steps, "metric": f"{base}_{metric}",
         "control": [_num(x) for x in control], "treated": [_num(x) for x in treated],
-        "verdict_half": dh.verdict, "p_value_half": round(dh.p_value, 4),
+        "verdict_half": dh.verdict, "p_value_half": round(dh.p_value, 6),
         "effect_half": round(dh.effect, 4),
         "nonfinite": {"control": sum(r.nonfinite for r in v.control),
                       "treated": sum(r.nonfinite for r in plan.runs)},
@@ -314,23 +300,37 @@ def _curve(runs: list[RunResult]) -> list[list[float]]:
 
 # ------------------------------------------------------------------ the probe's last phase
 def verify_after_probe(state: Any, ctx: Any, options: Any, progress: Progress | None,
-                       into: Verification) -> None:
-    """The probe's "verify" phase: diagnose what the probe measured, run the trials of the top
-    diagnoses, and record each verdict as a `trial.<diagnosis>.helped` fact, so the final
-    diagnosis (and `advisor diagnose REPORT.json`) weighs it."""
-    from advisor.probing.api import diagnose, load_knowledge
-
-    kb, problem = load_knowledge(options.kb_dirs)
-    diagnoses = diagnose(state.obs.facts, options.kb_dirs)[0] if kb is not None else []
-    if kb is None:
-        into.problem = problem
-        return
+                       into: Verification, kb: Any, diagnoses: list[dict[str, Any]]) -> None:
+    """The probe's "verify" phase: run the trials of the top `diagnoses` (what the probe
+    measured, diagnosed with `kb`), and record each verdict as a `trial.<diagnosis>.helped`
+    fact, so the final diagnosis (and `advisor diagnose REPORT.json`) weighs it."""
     try:
         run_verification(ctx, diagnoses, kb, options, progress, state.doing, into)
     finally:
         for name, value in into.facts().items():
             if name in kb.facts:
                 state.obs.set(name, value)
+        for note in verification_notes(into, options):
+            state.obs.note(note)
+
+
+def verification_notes(v: Verification, options: Any) -> list[str]:
+    """What a reader must know to trust (or not) the verdicts of this run."""
+    notes = []
+    if v.problem:
+        notes.append(f"No remedy was verified: {v.problem}.")
+    if v.noise and v.noise["verdict"] != "no_effect":
+        notes.append(f"Reseeding alone changed the outcome ({v.noise['verdict']}, p = "
+                     f"{v.noise['p_value']:.3f}): at {v.steps} steps this setup is too noisy for "
+                     "the trial verdicts to be trusted; raise --trial-steps or --seeds.")
+    if v.capped:
+        notes.append(f"The verification budget ({options.verify_budget:g} s) cut the trials "
+                     "short: the trials it cut are reported as not run (raise --verify-budget).")
+    if options.seeds < 5:
+        notes.append(f"With {options.seeds} seeds the smallest attainable p is "
+                     f"{smallest_p(options.seeds):.3f}: no trial can be significant at 0.05, "
+                     "only effect sizes are reported (use --seeds 5 or more).")
+    return notes
 
 
 def attach_trials(diagnoses: list[dict[str, Any]], v: Verification,

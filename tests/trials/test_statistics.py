@@ -89,3 +89,13 @@ def test_bootstrap_interval_is_seeded_and_ordered():
 def test_mismatched_arms_are_refused():
     with pytest.raises(ValueError, match="same positive number"):
         decide([1, 2], [1])
+
+
+def test_a_consistent_but_negligible_change_is_no_effect():
+    control = [1.0, 1.1, 0.9, 1.2, 1.0]
+    treated = [c * 0.9998 for c in control]  # every seed 0.02 % lower: significant, not a remedy
+    d = decide(control, treated)
+    assert d.p_lower == pytest.approx(1 / 32)
+    assert d.verdict == "no_effect"
+    assert decide(control, [c * 0.97 for c in control]).verdict == "helps"
+    assert decide(control, [c * 1.03 for c in control]).verdict == "hurts"

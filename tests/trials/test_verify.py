@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import advisor
 from advisor.probing.setup import load_setup
-
-from ..probe.helpers import small_setup
-from ..probe.test_nothing_lost import _seed_globals, assert_same, snapshot
+from tests.probe.helpers import small_setup
+from tests.probe.test_nothing_lost import _seed_globals, assert_same, snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK = {"steps": 60, "budget": 120.0, "trial_steps": 40}
@@ -68,9 +68,9 @@ def test_a_helping_trial_raises_the_certainty_of_its_cause(lr_report):
 
 
 def _bad_rate_setup():
+    """The little classifier with SGD at lr 2.0: lr_too_high and exploding_gradients."""
     setup = small_setup()
-    for group in setup["optimizer"].param_groups:
-        group["lr"] = 5.0
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=2.0, momentum=0.9)
     return setup
 
 
@@ -79,7 +79,7 @@ def test_without_verify_remedies_say_they_were_not_verified():
     assert report.to_dict()["trials"] == []
     assert report.to_dict()["verification"] is None
     with_trials = [r["trial"] for d in report.diagnoses for r in d["remedies"] if "trial" in r]
-    assert with_trials, "no diagnosis of a rate of 5.0 has a remedy with a trial"
+    assert with_trials, "no diagnosis of a rate of 2.0 has a remedy with a trial"
     for trial in with_trials:
         assert trial["verdict"] == "not_run"
         assert "--verify" in trial["reason"]
@@ -127,3 +127,33 @@ def test_the_budget_caps_the_trials_and_says_so():
     for trial in data["trials"]:
         assert trial["verdict"] == "not_run"
         assert "--verify-budget" in trial["reason"]
+
+
+@pytest.mark.slow
+def test_trials_separate_competing_causes_and_re_rank():
+    """A deep regression net whose gradients explode: clipping helps, dividing the rate by ten
+    does not. The clipping trial supports exploding_gradients; lr_too_high, whose only trial did
+    nothing, loses certainty (here, enough to leave the report), and the report says so."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        setup = load_setup(str(EXAMPLES / "exploding_deep_regression.py"))
+        report = advisor.probe(setup=setup, verify=True)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    data = report.to_dict()
+    verdicts = {t["label"]: t["verdict"] for t in data["trials"]}
+    assert verdicts["clip_grad_norm(max_norm=1.0)"] == "helps", verdicts
+    assert verdicts["scale_lr(factor=0.1)"] != "helps", verdicts
+    summary = data["verification"]
+    assert "lr_too_high" in summary["rank_before"]
+    assert report.fact("trial.lr_too_high.helped") is False
+    assert report.fact("trial.exploding_gradients.helped") is True
+    after = {d["id"]: d for d in data["diagnoses"]}
+    assert "lr_too_high" not in after or \
+        after["lr_too_high"]["certainty"] < after["lr_too_high"]["certainty_before_trials"]
+    exploding = after["exploding_gradients"]
+    assert exploding["certainty"] > exploding["certainty_before_trials"]
+    assert summary["rank_after"].index("exploding_gradients") <= \
+        summary["rank_before"].index("exploding_gradients")
+    text = report.text()
+    assert "The trials separated the competing causes" in text

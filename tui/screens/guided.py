@@ -65,11 +65,15 @@ class GuidedScreen(Screen):
     ]
 
     def __init__(self, session: GuidedSession, *, source: str = "",
-                 series: dict[str, list[float]] | None = None) -> None:
+                 series: dict[str, list[float]] | None = None,
+                 results: dict[str, Any] | None = None) -> None:
+        """`results`: what the results screen gets besides the diagnosis (the setup probed,
+        a verified report's trials): passed through."""
         super().__init__()
         self.session = session
         self.source = source
         self.series = series or {}
+        self.results = dict(results or {})
         self.question: Question | None = None
         self.mode = "symptom"  # symptom | question | done
         self.reinsert_at: int | None = None  # where a changed answer goes back in the history
@@ -222,7 +226,7 @@ class GuidedScreen(Screen):
             if self.session.end_message:
                 self.notify(self.session.end_message, title="Guided diagnosis", timeout=6,
                             markup=False)
-            self.advisor.show_results(self.session, series=self.series)
+            self.advisor.show_results(self.session, series=self.series, **self.results)
         else:
             self._show_question(question)
 
@@ -326,7 +330,7 @@ class GuidedScreen(Screen):
             self.notify("No answers yet.", timeout=2, markup=False)
 
     def action_results(self) -> None:
-        self.advisor.show_results(self.session, series=self.series)
+        self.advisor.show_results(self.session, series=self.series, **self.results)
 
     def action_home(self) -> None:
         self.advisor.go_home()

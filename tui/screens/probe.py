@@ -11,6 +11,7 @@ measured facts, asking only what could not be measured.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from advisor.tui.probing import ProbeCancelled, ProbeEvent, ProbeFailed, ProbeOutcome
@@ -45,9 +46,17 @@ class ProbeScreen(LiveRunScreen[ProbeEvent, ProbeOutcome]):
     MAX_POINTS = MAX_POINTS
     FAILURES = (ProbeFailed,)
 
-    def __init__(self, spec: str, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, spec: str, options: dict[str, Any] | None = None, *,
+                 on_done: Callable[[ProbeOutcome], None] | None = None,
+                 heading: str | None = None) -> None:
+        """`on_done`: what follows a finished probe instead of the guided diagnosis (the
+        results screen's "Verify remedies" shows the verdicts); `heading`: the title's
+        first words, when the probe is run for something else than a diagnosis."""
         super().__init__(spec, options)
         self.spec = spec
+        self.on_done = on_done
+        if heading is not None:
+            self.HEADING = heading
 
     def on_mount(self) -> None:
         self._log(f"probe of {self.spec} started")
@@ -116,8 +125,11 @@ class ProbeScreen(LiveRunScreen[ProbeEvent, ProbeOutcome]):
         facts = {k: v for k, v in outcome.facts.items() if v is not None}
         series = outcome.series or ({"loss": self.losses} if self.losses else {})
         self.app.pop_screen()
+        if self.on_done is not None:
+            self.on_done(outcome)
+            return
         self.advisor.start_guided(facts, source="probe", series=series,
-                                  measured=[*outcome.measured, *facts])
+                                  measured=[*outcome.measured, *facts], probe_spec=self.spec)
 
     def _log(self, text: str) -> None:
         """A line in the probe's log, with the time since the probe started."""

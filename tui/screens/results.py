@@ -5,6 +5,12 @@ right answer the three questions a person has about a diagnosis: what do I do (r
 order, with their sources), what made you think so (the evidence), and how exactly was it
 concluded (the explanation tree: each rule that fired, its premise, nested conclusions). The
 report exports to Markdown and JSON with an atomic write, and the path is shown.
+
+After a probe, "Verify remedies" (v) probes the setup again with `verify=True`: the remedies of
+the top diagnoses are tried on copies in short matched runs, and the results come back with
+each tried remedy's verdict under it and a "Verified" tab (the trials, the noise check, what
+separated competing causes, the cost). The verdicts are evidence for their causes, so the
+diagnosis is recomputed with the trial facts the probe measured.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
+    Button,
     Footer,
     Header,
     OptionList,
@@ -32,7 +39,7 @@ from textual.widgets.option_list import Option
 
 from advisor.errors import AdvisorError
 from advisor.report import Diagnosis, Finding, panes, render_json, render_markdown, write_atomic
-from advisor.report.diagnosis import SEVERITY_RANK, as_diagnosis
+from advisor.report.diagnosis import SEVERITY_RANK, as_diagnosis, trials_by_remedy
 from advisor.report.reader import loss_curve
 
 if TYPE_CHECKING:
@@ -41,7 +48,12 @@ if TYPE_CHECKING:
 NOTHING = panes.NOTHING
 ROLE_STYLE = {"title": "bold", "heading": "bold", "body": "", "dim": "dim",
               "source": "italic dim", "warning": "bold yellow",
+              "trial:helps": "bold green", "trial:no_effect": "yellow", "trial:hurts": "bold red",
+              "trial:not_run": "dim",
               **{f"severity:{s}": style for s, style in SEVERITY_STYLE.items()}}
+VERIFY_HEADING = "Verifying the remedies of "
+NO_SETUP = ("Verifying remedies needs a setup to try them on: probe your setup from the home "
+            "screen, then verify from its results.")
 
 
 def styled(segments: list[panes.Segment]) -> Text:
@@ -50,22 +62,36 @@ def styled(segments: list[panes.Segment]) -> Text:
 
 
 class ResultsScreen(Screen):
-    """Keys: 1/2/3 remedies/evidence/how, m Markdown, j JSON, escape back, h home."""
+    """Keys: 1/2/3(/4) remedies/evidence/how(/verified), v verify remedies (after a probe),
+    m Markdown, j JSON, escape back, h home."""
 
     BINDINGS = [
         Binding("1", "tab('remedies')", "Remedies"),
         Binding("2", "tab('evidence')", "Evidence"),
         Binding("3", "tab('how')", "How"),
+        Binding("4", "tab('trials')", "Verified"),
+        Binding("v", "verify", "Verify remedies"),
         Binding("m", "export('md')", "Markdown"),
         Binding("j", "export('json')", "JSON"),
         Binding("escape", "back", "Back"),
         Binding("h", "home", "Home"),
     ]
 
-    def __init__(self, result: Any, *, series: dict[str, list[float]] | None = None) -> None:
-        """`result`: the engine's DiagnosisResult or a Diagnosis (e.g. read from a report)."""
+    def __init__(self, result: Any, *, series: dict[str, list[float]] | None = None,
+                 probe_spec: str | None = None, trials: list[dict[str, Any]] | None = None,
+                 verification: dict[str, Any] | None = None,
+                 remedy_trials: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
+        """`result`: the engine's DiagnosisResult or a Diagnosis (e.g. read from a report).
+        `probe_spec`: the setup the facts were probed from (its remedies can be verified);
+        `trials`, `verification`: what a verification measured, attached to the remedies
+        (`remedy_trials`: the verified report's, by diagnosis and action, for remedies whose
+        trial this knowledge base does not declare)."""
         super().__init__()
         self.result: Diagnosis = as_diagnosis(result)
+        if verification is not None or trials:
+            self.result = self.result.with_trials(list(trials or []), verification,
+                                                  remedy_trials)
+        self.probe_spec = probe_spec
         # listed grouped by severity for the eye; within a group the engine's order (root
         # causes before the symptoms they explain) is kept, since the sort is stable. The
         # result itself, and so every export, keeps the engine's order.
@@ -95,12 +121,33 @@ class ResultsScreen(Screen):
                     # a Rich tree in a Static: its labels wrap under their guides, where a
                     # Textual Tree cuts every line at the right edge
                     yield Plain("", id="how-tree")
+                if self.verified:
+                    with TabPane("Verified", id="trials"), VerticalScroll():
+                        yield Plain(styled(panes.trials_pane(self.result)), id="trials-text")
+        if self.probe_spec:
+            with Horizontal(id="results-actions"):
+                yield Button("Verify remedies" if not self.verified else "Verify again",
+                             id="verify-remedies", compact=True)
+                yield Plain(Text("try the top remedies on copies of your setup, in short "
+                                 "matched runs (v)", style="dim"), id="verify-hint")
         yield Plain("", id="results-status")
         yield Footer()
+
+    @property
+    def verified(self) -> bool:
+        return self.result.verification is not None
 
     def on_mount(self) -> None:
         self._show(self.selected)
         self.query_one("#diagnoses", OptionList).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The Verified tab's key only with a verification, and v only after a probe."""
+        if action == "tab" and parameters == ("trials",):
+            return self.verified
+        if action == "verify":
+            return self.probe_spec is not None
+        return True
 
     def _options(self) -> list[Option]:
         # an option's prompt wraps in the list: the whole title is always readable
@@ -124,7 +171,7 @@ class ResultsScreen(Screen):
             evidence.update(NOTHING)
             how.update("no diagnosis")
             return
-        remedies.update(styled(panes.remedies_pane(f)))
+        remedies.update(styled(panes.remedies_pane(f, self.result)))
         evidence.update(styled(panes.evidence_pane(f)))
         how.update(how_tree(f))
 
@@ -174,6 +221,53 @@ class ResultsScreen(Screen):
         if not self.series:
             return render_json(self.result)
         return render_json(self.result, series=self.series)  # reopening draws the curve again
+
+    # ------------------------------------------------------------------ verification
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "verify-remedies":
+            self.action_verify()
+
+    def action_verify(self) -> None:
+        """Probe the setup again, trying the remedies (a live screen shows the progress);
+        the results come back with the verdicts."""
+        from advisor.tui.screens.probe import ProbeScreen
+
+        if not self.probe_spec:
+            self.query_one("#results-status", Plain).update(Text(NO_SETUP, style="yellow"))
+            return
+        # the probe diagnoses with the same knowledge folders, to pick what to verify
+        options = {**self.advisor.probe_options, "diagnose": True, "verify": True,
+                   "kb_dirs": list(self.advisor.kb_dirs)}
+        self.app.push_screen(ProbeScreen(self.probe_spec, options, on_done=self._verified,
+                                         heading=VERIFY_HEADING))
+
+    def _verified(self, outcome: Any) -> None:
+        """The verification's report: the diagnosis again with the trial facts it measured
+        (the engine weighs them as evidence), and every tried remedy's verdict."""
+        report = outcome.report if isinstance(outcome.report, dict) else {}
+        verification = report.get("verification")
+        if not isinstance(verification, dict):
+            self.query_one("#results-status", Plain).update(Text(
+                "The probe ran but returned no verification: nothing was tried.",
+                style="yellow"))
+            return
+        trials = [t for t in report.get("trials") or [] if isinstance(t, dict)]
+        measured = {k: v for k, v in (report.get("facts") or {}).items()
+                    if k.startswith("trial.") and v is not None}
+        engine = self.advisor.engine
+        result = (Diagnosis.from_result(engine.diagnose({**self.result.facts, **measured}))
+                  if engine is not None else Diagnosis.from_dict(report))
+        before = {f.id: f.certainty for f in self.result.diagnoses}
+        for f in result.diagnoses:  # what the trials changed, as the probe's report says it
+            if f.id in before and abs(before[f.id] - f.certainty) > 1e-9:
+                f.certainty_before_trials = before[f.id]
+        self.app.switch_screen(ResultsScreen(
+            result, series=self.series, probe_spec=self.probe_spec, trials=trials,
+            verification=verification,
+            remedy_trials=trials_by_remedy(report.get("diagnoses"))))
+        helped = sum(1 for t in trials if t.get("verdict") == "helps")
+        self.app.notify(f"{len(trials)} remedy trial(s), {helped} helped", title="Verified",
+                        timeout=6, markup=False)
 
     def action_back(self) -> None:
         self.app.pop_screen()
