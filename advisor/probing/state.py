@@ -42,7 +42,7 @@ class GlobalState:
                 mps = torch.mps.get_rng_state()
             except Exception:  # pragma: no cover - MPS only
                 mps = None
-        gens = [(g, g.get_state()) for g in _loader_generators(*loaders)]
+        gens = [(g, g.get_state()) for g in loader_generators(*loaders)]
         return cls(random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda, mps,
                    torch.is_grad_enabled(), torch.is_anomaly_enabled(), gens)
 
@@ -60,8 +60,9 @@ class GlobalState:
             gen.set_state(state)
 
 
-def _loader_generators(*loaders: Any) -> Iterator[torch.Generator]:
-    """The private generators a DataLoader (or its samplers) advance when iterated."""
+def loader_generators(*loaders: Any) -> Iterator[torch.Generator]:
+    """The private generators a DataLoader (or its samplers) advance when iterated (restored
+    after a run; the remedy trials reseed them per seed so that data order follows the seed)."""
     seen: set[int] = set()
     for loader in loaders:
         if loader is None:

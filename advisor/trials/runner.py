@@ -25,7 +25,7 @@ from advisor.experiments.steps import probe_step, user_step
 from advisor.probing.batches import BatchStream, forward
 from advisor.probing.device import autocast
 from advisor.probing.errors import error_message
-from advisor.probing.state import seed_everything
+from advisor.probing.state import loader_generators, seed_everything
 from advisor.trials.arm import ArmSpec
 from advisor.trials.outcome import Outcome, evaluate
 
@@ -125,6 +125,11 @@ class ArmRunner:
         """The arm's training batches for this seed, on the device, with its batch_fn; the
         first one is read now, so the data order is drawn from the data seed alone."""
         ctx = self.ctx
+        # a DataLoader with its own generator draws its order from it, not from the global
+        # seed: reseeded here, so seed i of every arm reads the same order (the probe puts the
+        # user's generator state back when the run ends)
+        for gen in loader_generators(ctx.setup.train_data):
+            gen.manual_seed(seed + DATA_OFFSET)
         source = BatchStream(spec.data(seed)).forever() if spec.data is not None \
             else ctx.train.forever()
         mapped = (ctx.on_device(b) for b in source)

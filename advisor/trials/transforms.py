@@ -71,11 +71,11 @@ def scale_lr(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """Every param group's learning rate times `factor` (and the `initial_lr` a scheduler
     built on the user's optimizer left in the group, which a new scheduler would start from)."""
     factor = float(args["factor"])
-    _require_group_key(env, "lr", "a learning rate")
+    _require_group_key(env, "lr", "learning rate")
 
     def edit(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
         for group in opt.param_groups:
-            _need(group, "lr", opt, "a learning rate")
+            _need(group, "lr", opt, "learning rate")
             for key in ("lr", "initial_lr"):
                 if key in group:
                     group[key] = _scaled(group[key], factor)
@@ -168,7 +168,7 @@ def set_momentum(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
 def set_weight_decay(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None:
     """Every group's `weight_decay` (an optimizer without that setting: not applicable)."""
     value = float(args["value"])
-    sample = _require_group_key(env, "weight_decay", "a weight_decay setting")
+    sample = _require_group_key(env, "weight_decay", "weight_decay setting")
     if sample is not None and sample.param_groups \
             and all(float(g["weight_decay"]) == value for g in sample.param_groups):
         raise TrialNotApplicable(f"the optimizer ({type(sample).__name__}) already has "
@@ -176,7 +176,7 @@ def set_weight_decay(spec: ArmSpec, args: dict[str, Any], env: TrialEnv) -> None
 
     def edit(model: nn.Module, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
         for group in opt.param_groups:
-            _need(group, "weight_decay", opt, "a weight_decay setting")
+            _need(group, "weight_decay", opt, "weight_decay setting")
             group["weight_decay"] = value
         return opt
 

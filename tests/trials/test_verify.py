@@ -157,3 +157,30 @@ def test_trials_separate_competing_causes_and_re_rank():
         summary["rank_before"].index("exploding_gradients")
     text = report.text()
     assert "The trials separated the competing causes" in text
+
+
+def test_seed_i_reads_the_same_data_order_in_every_arm_with_the_loaders_own_generator():
+    """small_setup's DataLoader shuffles with its own torch.Generator, which the global seed
+    does not touch: the runner reseeds it per seed, so running the same arm twice gives the
+    same outcomes, and the user's generator is back where it was afterwards."""
+    from advisor.probing.options import ProbeOptions
+    from advisor.probing.runner import run
+    from advisor.probing.setup import coerce_setup
+    from advisor.trials.arm import ArmSpec
+    from advisor.trials.runner import ArmRun, ArmRunner
+
+    setup = small_setup()
+    loader_state = setup["train_data"].generator.get_state()
+    outcomes = []
+
+    def twice(state, ctx):
+        runner = ArmRunner(ctx, 15, ctx.train_eval_batches, None)
+        for _ in range(2):
+            runs = runner.run_arm(ArmRun(ArmSpec(), "logits"), [11, 12])
+            outcomes.append([(r.end.loss, r.losses) for r in runs])
+
+    run(coerce_setup(setup), ProbeOptions(steps=10, quiet=True), after=twice)
+    assert len(outcomes) == 2
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] != outcomes[0][1]  # and the two seeds do differ
+    assert torch.equal(setup["train_data"].generator.get_state(), loader_state)
