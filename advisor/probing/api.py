@@ -68,22 +68,25 @@ def run_setup(setup: ProbeSetup, options: ProbeOptions,
 
     verification = None
     after = None
+    # the knowledge is loaded once: the verify phase diagnoses with it before its trials, and
+    # the report diagnoses with it again after them
+    kb, kb_problem = load_knowledge(options.kb_dirs) if with_diagnosis else (None, None)
     if options.verify and with_diagnosis:
         from advisor.trials.verify import Verification, verify_after_probe
 
         verification = Verification(options.seeds, 0, options.verify_top, "")
 
         def after(state: Any, ctx: Any) -> None:
-            kb, problem = load_knowledge(options.kb_dirs)
             if kb is None:
-                verification.problem = problem
+                verification.problem = kb_problem
                 return
-            before = diagnose(state.obs.facts, options.kb_dirs)[0]
+            before = diagnose(state.obs.facts, kb=kb)[0]
             verify_after_probe(state, ctx, options, progress, verification, kb, before)
 
     state = run(setup, options, progress, on_phase_end, after)
     diagnoses, unknown, _, problem = (
-        diagnose(state.obs.facts, options.kb_dirs) if with_diagnosis else ([], [], None, None))
+        diagnose(state.obs.facts, kb=kb, problem=kb_problem) if with_diagnosis
+        else ([], [], None, None))
     trials: list[dict[str, Any]] = []
     summary = None
     if verification is not None:
@@ -132,10 +135,14 @@ def load_knowledge(kb_dirs: Sequence[str] = ()) -> tuple[Any, str | None]:
             str(p) for p in exc.problems[:5])
 
 
-def diagnose(facts: dict[str, Any], kb_dirs: Sequence[str] = ()) -> tuple[
+def diagnose(facts: dict[str, Any], kb_dirs: Sequence[str] = (), *, kb: Any = None,
+             problem: str | None = None) -> tuple[
         list[dict[str, Any]], list[str], Any, str | None]:
-    """Run the engine on the facts: (diagnoses, facts the KB does not know, result, problem)."""
-    kb, problem = load_knowledge(kb_dirs)
+    """Run the engine on the facts: (diagnoses, facts the KB does not know, result, problem).
+    The knowledge base is loaded from `kb_dirs` unless one is given (`kb`, or None with the
+    `problem` that kept it from loading)."""
+    if kb is None and problem is None:
+        kb, problem = load_knowledge(kb_dirs)
     if kb is None:
         return [], [], None, problem
     from advisor.engine import Engine
