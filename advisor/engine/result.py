@@ -108,6 +108,21 @@ class Conclusion:
         }
 
 
+NOT_VERIFIED = "not verified (run with --verify)"
+# the keys of a remedy's `trial` in a report (issue 11)
+REMEDY_TRIAL_KEYS = ("transform", "args", "label", "verdict", "p_value", "effect", "seeds",
+                     "control", "treated", "reason")
+
+
+def not_run_trial(transform: str, args: dict[str, Any], label: str,
+                  reason: str = NOT_VERIFIED) -> dict[str, Any]:
+    """A remedy's trial that has not been run, in the report's shape: the one place that shape
+    is written (the engine's remedies, the report layer and the probe's verify phase use it)."""
+    return {"transform": transform, "args": dict(args), "label": label, "verdict": "not_run",
+            "p_value": None, "effect": None, "seeds": 0, "control": [], "treated": [],
+            "reason": reason}
+
+
 def remedy_dict(remedy: Remedy) -> dict[str, Any]:
     """A remedy as the report stores it; one with a trial carries it, not yet verified (the
     probe's --verify fills the verdict in)."""
@@ -115,10 +130,7 @@ def remedy_dict(remedy: Remedy) -> dict[str, Any]:
                            "sources": list(remedy.sources)}
     trial = getattr(remedy, "trial", None)
     if trial is not None:
-        out["trial"] = {"transform": trial.transform, "args": dict(trial.arguments),
-                        "label": trial.label, "verdict": "not_run", "p_value": None,
-                        "effect": None, "seeds": 0, "control": [], "treated": [],
-                        "reason": "not verified (run with --verify)"}
+        out["trial"] = not_run_trial(trial.transform, trial.arguments, trial.label)
     return out
 
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from advisor.engine.result import NOT_VERIFIED as NOT_VERIFIED
+from advisor.engine.result import REMEDY_TRIAL_KEYS as REMEDY_TRIAL_KEYS
+from advisor.engine.result import not_run_trial as not_run
+
 VERDICTS = ("helps", "no_effect", "hurts", "not_run")
-NOT_VERIFIED = "not verified (run with --verify)"
 VERDICT_WORDS = {"helps": "helps", "no_effect": "no effect", "hurts": "hurts",
                  "not_run": "not run"}
 METRIC_WORDS = {"val_loss": "validation loss", "train_loss": "training loss",
                 "val_error": "validation error rate", "train_error": "training error rate"}
-REMEDY_TRIAL_KEYS = ("transform", "args", "label", "verdict", "p_value", "effect", "seeds",
-                     "control", "treated", "reason")
 
 
 def _num(value: Any) -> float | None:
@@ -52,14 +53,6 @@ def verdict_word(verdict: Any) -> str:
 
 def metric_word(metric: Any) -> str:
     return METRIC_WORDS.get(str(metric), "loss")
-
-
-def not_run(transform: str, args: dict[str, Any], label: str,
-            reason: str = NOT_VERIFIED) -> dict[str, Any]:
-    """A remedy's trial that has not been run, in the report's shape."""
-    return {"transform": transform, "args": dict(args), "label": label, "verdict": "not_run",
-            "p_value": None, "effect": None, "seeds": 0, "control": [], "treated": [],
-            "reason": reason}
 
 
 def from_kb_trial(trial: Any) -> dict[str, Any] | None:

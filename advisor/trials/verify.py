@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.report.trials import not_run, remedy_trial_from
 from advisor.trials.arm import ArmSpec, TrialEnv, TrialNotApplicable
 from advisor.trials.runner import ArmRun, ArmRunner, RunResult, TrialsCapped
 from advisor.trials.statistics import decide, relative_changes, smallest_p
@@ -348,16 +349,13 @@ def attach_trials(diagnoses: list[dict[str, Any]], v: Verification,
 
 def _remedy_entry(trial: dict[str, Any], plan: TrialPlan | None, v: Verification,
                   options: Any) -> dict[str, Any]:
-    keys = ("transform", "args", "label", "verdict", "p_value", "effect", "seeds", "control",
-            "treated", "reason")
     if plan is not None and plan.result is not None:
-        return {k: plan.result.get(k) for k in keys}
+        return remedy_trial_from(plan.result)
     if plan is not None:
         reason = plan.reason or v.problem or "not run"
     elif v.problem:
         reason = v.problem
     else:
         reason = f"not among the top {options.verify_top} diagnoses verified"
-    return {**{k: trial.get(k) for k in ("transform", "args", "label")}, "verdict": "not_run",
-            "p_value": None, "effect": None, "seeds": 0, "control": [], "treated": [],
-            "reason": reason}
+    return not_run(trial.get("transform", ""), trial.get("args") or {},
+                   trial.get("label", ""), reason)
