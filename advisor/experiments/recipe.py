@@ -93,14 +93,20 @@ class Recipe:
             set_lr(opt, lr)
         # a scheduler changes the rate as it is built (warmup, OneCycleLR): tests that set
         # their own rate build none
-        built = self._call("scheduler", self.scheduler_factory, opt) \
-            if scheduler and self.scheduler_factory is not None else None
+        built = self.scheduler_for(opt) if scheduler else None
         scaler = None
         if self.scaler_factory is not None:
             scaler = self._call("scaler", self.scaler_factory)
         elif amp:
             scaler = torch.amp.GradScaler((device or torch.device("cpu")).type)
         return Trainee(model, opt, built, scaler)
+
+    def scheduler_for(self, opt: torch.optim.Optimizer) -> Any:
+        """The setup's scheduler built on `opt` (None when the setup has none): built last, on
+        the optimizer that trains, so it schedules the rate that optimizer was given."""
+        if self.scheduler_factory is None:
+            return None
+        return self._call("scheduler", self.scheduler_factory, opt)
 
     def _call_factory(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         opt = self._call("optimizer", self.factory, model.parameters())

@@ -10,6 +10,7 @@ left as it is, and the user's objects are never touched.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,11 @@ class ArmSpec:
     force_train_mode: bool = False
     outputs_are: str | None = None
     changes_loss_meaning: bool = False
+
+    def forward_context(self) -> Any:
+        """A fresh `forward_mode` context for one forward pass (its call count restarts on
+        entry), or one that does nothing."""
+        return self.forward_mode() if self.forward_mode is not None else contextlib.nullcontext()
 
 
 # A transform: (spec to edit, the trial's arguments, what it may read) -> None

@@ -10,7 +10,6 @@ that matches what the outputs are).
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,7 @@ def evaluate(ctx: Any, spec: ArmSpec, model: torch.nn.Module, batches: list[Any]
             batch = ctx.on_device(raw)
             if spec.batch_fn is not None:
                 batch = spec.batch_fn(batch)
-            with _mode(spec):
+            with spec.forward_context():
                 outputs, targets = forward(model, batch, ctx.setup.step)
             if spec.output_fn is not None:
                 outputs, targets = spec.output_fn(outputs), _original_targets(ctx, raw, targets)
@@ -62,10 +61,6 @@ def evaluate(ctx: Any, spec: ArmSpec, model: torch.nn.Module, batches: list[Any]
     loss = sum(losses) / len(losses) if losses else None
     error = sum(errors) / len(errors) if errors and len(errors) == len(batches) else None
     return Outcome(loss if loss is None or math.isfinite(loss) else None, error)
-
-
-def _mode(spec: ArmSpec) -> Any:
-    return spec.forward_mode() if spec.forward_mode is not None else contextlib.nullcontext()
 
 
 def _original_targets(ctx: Any, raw: Any, fallback: Any) -> Any:

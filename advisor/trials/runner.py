@@ -154,23 +154,20 @@ class ArmRunner:
             edit(trainee.model)
         for opt_edit in spec.optimizer_edits:
             trainee.optimizer = opt_edit(trainee.model, trainee.optimizer)
-        recipe = ctx.recipe
-        if recipe.scheduler_factory is not None:
-            trainee.scheduler = recipe._call("scheduler", recipe.scheduler_factory,
-                                             trainee.optimizer)
+        trainee.scheduler = ctx.recipe.scheduler_for(trainee.optimizer)
         return trainee
 
     def _step(self, spec: ArmSpec) -> StepFn:
         ctx = self.ctx
         if ctx.setup.train_step is not None:
             inner = user_step(ctx.setup.train_step)
-            mode: Callable[[], Any] = spec.forward_mode or contextlib.nullcontext
+            mode = spec.forward_context  # the user's step runs the forward: around all of it
         else:
             loss_fn = spec.loss_fn or ctx.setup.loss_fn
 
             def compute(model: torch.nn.Module, batch: Any) -> tuple[Any, Any, Any]:
                 with autocast(ctx.device, ctx.options.amp):
-                    with spec.forward_mode() if spec.forward_mode else contextlib.nullcontext():
+                    with spec.forward_context():
                         outputs, targets = forward(model, batch, ctx.setup.step)
                     loss = loss_fn(outputs, targets)
                 if not isinstance(loss, torch.Tensor):

@@ -107,7 +107,7 @@ class Verification:
 def plan_trials(diagnoses: list[dict[str, Any]], kb: Any, top: int) -> list[TrialPlan]:
     """The distinct trials of the remedies of the first `top` diagnoses (errors and warnings,
     in the report's order) that have any."""
-    plans: dict[tuple[str, str], TrialPlan] = {}
+    plans: dict[str, TrialPlan] = {}  # by label: the same change proposed twice runs once
     chosen = 0
     for diag in diagnoses:
         if chosen >= top:
@@ -120,9 +120,8 @@ def plan_trials(diagnoses: list[dict[str, Any]], kb: Any, top: int) -> list[Tria
             continue
         chosen += 1
         for trial in trials:
-            key = (trial.transform, repr(sorted(trial.arguments.items())))
-            plan = plans.setdefault(key, TrialPlan(trial.transform, dict(trial.arguments),
-                                                   trial.label))
+            plan = plans.setdefault(trial.label, TrialPlan(trial.transform,
+                                                           dict(trial.arguments), trial.label))
             if rule.id not in plan.diagnoses:
                 plan.diagnoses.append(rule.id)
     return list(plans.values())
@@ -191,7 +190,7 @@ def run_verification(ctx: Any, diagnoses: list[dict[str, Any]], kb: Any, options
             if failed is not None:
                 plan.reason = f"the changed setup raised: {failed.error}"
                 continue
-            plan.result = _decide(plan, v, ctx)
+            plan.result = _decide(plan, v)
     except TrialsCapped:
         v.capped = True
         for plan in v.plans:
@@ -230,7 +229,7 @@ def _noise(v: Verification) -> dict[str, Any] | None:
             "median_abs_change": round(sorted(changes)[len(changes) // 2], 4)}
 
 
-def _decide(plan: TrialPlan, v: Verification, ctx: Any) -> dict[str, Any]:
+def _decide(plan: TrialPlan, v: Verification) -> dict[str, Any]:
     assert plan.spec is not None
     metric = "loss"
     if plan.spec.changes_loss_meaning and all(r.end.error is not None for r in v.control):
