@@ -34,13 +34,18 @@ def to_device(obj: Any, device: torch.device) -> Any:
     return map_tensors(obj, lambda t: t.to(device, non_blocking=True))
 
 
+# the keys of a dict batch that holds one input and one target, in the order they are tried
+INPUT_KEYS = ("inputs", "input", "x", "features")
+TARGET_KEYS = ("targets", "target", "labels", "label", "y")
+
+
 def split_pair(batch: Any) -> tuple[Any, Any]:
     """(inputs, targets) of a batch; anything else needs the setup's `step`."""
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
     if isinstance(batch, dict):
-        keys = [k for k in ("inputs", "input", "x", "features") if k in batch]
-        tkeys = [k for k in ("targets", "target", "labels", "label", "y") if k in batch]
+        keys = [k for k in INPUT_KEYS if k in batch]
+        tkeys = [k for k in TARGET_KEYS if k in batch]
         if keys and tkeys and len(batch) == 2:
             return batch[keys[0]], batch[tkeys[0]]
     kind = type(batch).__name__

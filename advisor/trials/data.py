@@ -17,16 +17,13 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from advisor.probing.batches import BatchError, split_pair
+from advisor.probing.batches import INPUT_KEYS, TARGET_KEYS, BatchError, split_pair
 from advisor.trials.arm import TrialNotApplicable
 
 STD_FLOOR = 1e-6
 """A feature whose standard deviation is below this is only centred, not scaled (as
 scikit-learn's StandardScaler does): dividing a constant by ~0 would blow up any value that
 differs from it at evaluation."""
-
-INPUT_KEYS = ("inputs", "input", "x", "features")
-TARGET_KEYS = ("targets", "target", "labels", "label", "y")
 
 
 # --------------------------------------------------------------------------- data loaders
