@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from advisor.logs.errors import LogsError
 from advisor.logs.readers.huggingface import global_step, load_state, read_trainer_state
@@ -110,8 +111,9 @@ def _folder(root: Path, mapping: Mapping[str, str] | None
     for output_dir in sorted(by_output):
         chosen, left = _pick_trainer_state(by_output[output_dir])
         if left:
-            notes.setdefault(chosen, []).append(f"{output_dir}: read {chosen.relative_to(output_dir)} (logged furthest); "
-                         f"{len(left)} other trainer_state.json file(s) left out")
+            notes.setdefault(chosen, []).append(
+                f"{output_dir}: read {chosen.relative_to(output_dir)} (logged furthest); "
+                f"{len(left)} other trainer_state.json file(s) left out")
         found.append((_name(root, output_dir), "huggingface", chosen, read_trainer_state))
     for f in metrics:
         found.append((_name(root, f.parent), "lightning", f,
@@ -133,6 +135,18 @@ def _unique(found: list[Found]) -> list[Found]:
     return [(f"{n}:{s}" if counts[n] > 1 else n, s, p, r) for n, s, p, r in found]
 
 
+def _read(reader: Callable[[Path, str], Any], where: Path, name: str) -> Any:
+    """`reader(where, name)`, with the operating system's refusals turned into LogsErrors."""
+    try:
+        return reader(where, name)
+    except UnicodeDecodeError as exc:
+        raise LogsError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        f"is it a log file? {WHAT_TO_GIVE}") from None
+    except OSError as exc:
+        raise LogsError(f"{where}: cannot be read ({exc.strerror or exc}); check that it "
+                        "exists and that you may read it") from None
+
+
 def read_logs(path: str | os.PathLike[str], run: str | None = None,
               mapping: Mapping[str, str] | None = None) -> list[LoggedRun]:
     """Every run under `path` (or only `run`), read, with roles assigned from `mapping`."""
@@ -147,7 +161,7 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
                             "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
                             f".jsonl files); {WHAT_TO_GIVE}")
     else:
-        found = _one_file(root, mapping)
+        found = _read(lambda p, _n: _one_file(p, mapping), root, "")
     found = _unique(found)
     if run is not None:
         chosen = [f for f in found if f[0] == run]
@@ -159,7 +173,7 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
     roles = {k: v for k, v in (mapping or {}).items() if k != STEP_KEY}
     runs: list[LoggedRun] = []
     for name, _source, where, reader in found:
-        logged = reader(where, name)
+        logged = _read(reader, where, name)
         logged.notes[:0] = notes.get(where, [])
         runs.append(assign_roles(logged, roles))
     return runs

@@ -34,7 +34,8 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise LogsError(f"{path}: not UTF-8 text ({exc.reason}); is it a trainer_state.json?")
+        raise LogsError(f"{path}: not UTF-8 text ({exc.reason}); "
+                        "is it a trainer_state.json?") from None
     try:
         state = json.loads(text)
     except json.JSONDecodeError as exc:

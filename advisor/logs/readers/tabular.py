@@ -106,7 +106,7 @@ def _parse_fast(body: bytes, ncols: int) -> tuple[np.ndarray, np.ndarray] | None
     if table.shape[0] and table.shape[1] != ncols:
         return None
     present = table.view(np.int64) != np.float64(_EMPTY).view(np.int64)
-    table = np.where(present, table, np.nan)
+    table[~present] = np.nan  # in place: no second copy of the table
     return table, present
 
 
