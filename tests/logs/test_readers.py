@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import EXIT_USAGE
-from advisor.logs import LoggedRun, LogsError, MissingExtra, Series, assign_roles, read_logs
+from advisor.logs import LoggedRun, LogsError, Series, assign_roles, read_logs
 from advisor.logs.run import normalise_tag, parse_mapping
 
 NAN = float("nan")
@@ -86,16 +88,34 @@ def test_tensorboard_single_event_file_and_run_selection(tmp_path):
     assert str(tmp_path) in str(err.value) and "--run" in str(err.value)
 
 
-def test_tensorboard_missing_package_names_the_extra(tmp_path, monkeypatch):
-    write_tb_run(tmp_path / "run", steps=5)
-    import advisor.logs.readers.tensorboard as reader
+def test_tensorboard_tensor_encoded_scalars(tmp_path):
+    """Newer writers store scalars as rank-0 tensors (torch's add_scalar(new_style=True))."""
+    writer = _summary_writer()(str(tmp_path / "new"))
+    for step in range(40):
+        writer.add_scalar("loss", NAN if step == 33 else 1.0 / (step + 1), step, new_style=True)
+    writer.close()
+    (run,) = read_logs(tmp_path)
+    loss = run.get("loss")
+    assert len(loss) == 40 and np.isnan(loss.values[33])
+    assert loss.values[1] == pytest.approx(0.5)
 
-    monkeypatch.setattr(reader, "_accumulator_module", lambda: None)
-    with pytest.raises(MissingExtra) as err:
-        read_logs(tmp_path)
-    assert "pip install 'advisor[tensorboard]'" in str(err.value)
-    assert str(tmp_path / "run") in str(err.value)
-    assert err.value.exit_code == EXIT_USAGE
+
+def test_tensorboard_missing_package_names_the_extra(tmp_path):
+    """A fresh interpreter where `import tensorboard` fails, as it does when it is not installed."""
+    write_tb_run(tmp_path / "run", steps=5)
+    script = (
+        "import sys\n"
+        "sys.modules['tensorboard'] = None  # import tensorboard now raises ImportError\n"
+        "from advisor.logs import MissingExtra, read_logs\n"
+        "try:\n"
+        f"    read_logs({str(tmp_path)!r})\n"
+        "except MissingExtra as exc:\n"
+        "    print(exc.exit_code, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out.startswith(f"{EXIT_USAGE} ")
+    assert "pip install 'advisor[tensorboard]'" in out and str(tmp_path / "run") in out
 
 
 # --- Hugging Face ---------------------------------------------------------------------------

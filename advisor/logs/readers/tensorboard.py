@@ -7,7 +7,11 @@ SummaryWriter, tensorboardX) or, from newer writers (tf.summary in TF2), as rank
 the "scalars" plugin; both are read. NaN and inf are kept as logged.
 
 The accumulator builds one small Python object per event; they are turned into numpy arrays tag
-by tag and dropped, so only the arrays outlive a read.
+by tag and dropped, so only the arrays outlive a read. Measured (2 shared CPU cores, tensorboard
+2.21, protobuf upb): one tag of 1,000,000 scalars written by torch's SummaryWriter (54 s to
+write) reads in 34 s. The time is the accumulator's per-event Python work (record framing, CRC,
+reservoir), not the arrays; a faster path would frame the records itself and parse them with
+protobuf, at the cost of re-doing TensorBoard's restart (orphaned step) handling.
 """
 
 from __future__ import annotations
