@@ -304,6 +304,26 @@ def test_csv_with_mapping_and_default_step_names(tmp_path):
     assert mapped.get("loss").steps.tolist() == [0, 0, 0]
 
 
+def test_csv_short_rows_and_too_long_rows(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("step,loss,lr\n0,1.0,0.1\n1,0.9\n2,0.8,0.1\n")
+    (run,) = read_logs(path)
+    assert run.get("loss").steps.tolist() == [0, 1, 2] and run.get("lr").steps.tolist() == [0, 2]
+    path.write_text("step,loss\n0,1.0\n1,0.9,7\n")
+    with pytest.raises(LogsError) as err:
+        read_logs(path)
+    assert str(err.value).startswith(f"{path}:3:") and "header" in str(err.value)
+
+
+def test_huggingface_output_dir_with_its_tensorboard_runs(tmp_path):
+    """report_to="tensorboard" puts event files under output_dir/runs/: two runs, both named."""
+    out = tmp_path / "out"
+    write_trainer_state(out / "checkpoint-200" / "trainer_state.json", hf_history(200), 200)
+    write_tb_run(out / "runs" / "Dec02_01-00-00_host", steps=10)
+    runs = {r.name: r.source for r in read_logs(out)}
+    assert runs == {"out": "huggingface", "runs/Dec02_01-00-00_host": "tensorboard"}
+
+
 def test_jsonl_with_mapping_nan_and_epoch_fallback(tmp_path):
     path = tmp_path / "metrics.jsonl"
     lines = [{"epoch": e, "train/loss": 1.0 / (e + 1), "acc": 0.5} for e in range(3)]
