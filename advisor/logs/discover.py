@@ -1,0 +1,179 @@
+"""`read_logs(PATH)`: which format(s) lie under PATH, which runs they hold, read them.
+
+PATH may be one file (an event file, a trainer_state.json, a metrics.csv, a .csv or .jsonl) or a
+folder holding one or several runs: TensorBoard run folders (every folder with event files is a
+run), Lightning's `lightning_logs/version_N/metrics.csv`, Hugging Face output folders (the
+top-level trainer_state.json or the latest `checkpoint-N/trainer_state.json`, whichever has
+logged further). Generic CSV/JSON Lines files in a folder are read only when nothing else is
+found there, since log folders often hold unrelated tables.
+
+A run's name is its folder relative to PATH (PATH's own name for PATH itself), or the file's stem
+for a generic table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from advisor.logs.errors import LogsError
+from advisor.logs.readers.huggingface import global_step, load_state, read_trainer_state
+from advisor.logs.readers.lightning import is_lightning_metrics, read_metrics_csv
+from advisor.logs.readers.tabular import read_csv, read_jsonl
+from advisor.logs.readers.tensorboard import is_event_file, read_events
+from advisor.logs.run import STEP_KEY, LoggedRun, assign_roles
+
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
+_TABLE_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+WHAT_TO_GIVE = ("give a TensorBoard log folder or event file, a Hugging Face output_dir or "
+                "trainer_state.json, a Lightning lightning_logs/ folder or metrics.csv, or a "
+                ".csv/.jsonl file (with --map ROLE=COLUMN where the names are not standard)")
+
+# A found run before it is read: (name, source, path, reader taking (path, name)).
+Found = tuple[str, str, Path, Callable[[Path, str], LoggedRun]]
+
+
+def _name(root: Path, folder: Path) -> str:
+    rel = folder.relative_to(root) if folder != root else Path(root.resolve().name or ".")
+    return rel.as_posix()
+
+
+def _hf_output_dir(state_file: Path) -> Path:
+    """The Trainer's output_dir of a trainer_state.json (a checkpoint's parent)."""
+    parent = state_file.parent
+    return parent.parent if _CHECKPOINT.match(parent.name) else parent
+
+
+def _pick_trainer_state(files: list[Path]) -> tuple[Path, list[Path]]:
+    """The file that logged furthest (the top-level one on a tie), and the ones left out."""
+    def rank(f: Path) -> tuple[int, int, int]:
+        m = _CHECKPOINT.match(f.parent.name)
+        return (global_step(f), 0 if m else 1, int(m.group(1)) if m else 0)
+    ordered = sorted(files, key=rank)
+    return ordered[-1], ordered[:-1]
+
+
+def _one_file(path: Path, mapping: Mapping[str, str] | None) -> list[Found]:
+    if is_event_file(path):
+        return [(_name(path.parent, path.parent), "tensorboard", path, read_events)]
+    if path.name == "trainer_state.json" or (
+            path.suffix == ".json" and isinstance(load_state(path), dict)):
+        return [(_name(_hf_output_dir(path), _hf_output_dir(path)), "huggingface", path,
+                 read_trainer_state)]
+    if is_lightning_metrics(path):
+        return [(_name(path.parent, path.parent), "lightning", path,
+                 lambda p, n: read_metrics_csv(p, n, mapping))]
+    kind = _TABLE_SUFFIXES.get(path.suffix.lower())
+    if kind == "csv":
+        return [(path.stem, "csv", path, lambda p, n: read_csv(p, n, mapping))]
+    if kind == "jsonl":
+        return [(path.stem, "jsonl", path, lambda p, n: read_jsonl(p, n, mapping))]
+    raise LogsError(f"{path}: unknown log format (not an event file, trainer_state.json, "
+                    f"metrics.csv, .csv or .jsonl); {WHAT_TO_GIVE}")
+
+
+def _walk(root: Path) -> tuple[dict[Path, list[Path]], list[Path], list[Path], list[Path]]:
+    """Event-file folders, trainer_state.json files, Lightning metrics.csv files, other tables."""
+    events: dict[Path, list[Path]] = {}
+    states: list[Path] = []
+    metrics: list[Path] = []
+    tables: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(folder)
+        for f in sorted(files):
+            p = here / f
+            if "tfevents" in f:
+                events.setdefault(here, []).append(p)
+            elif f == "trainer_state.json":
+                states.append(p)
+            elif is_lightning_metrics(p):
+                metrics.append(p)
+            elif p.suffix.lower() in _TABLE_SUFFIXES:
+                tables.append(p)
+    return events, states, metrics, tables
+
+
+def _folder(root: Path, mapping: Mapping[str, str] | None
+            ) -> tuple[list[Found], dict[Path, list[str]]]:
+    events, states, metrics, tables = _walk(root)
+    found: list[Found] = []
+    notes: dict[Path, list[str]] = {}
+    for folder in sorted(events):
+        found.append((_name(root, folder), "tensorboard", folder, read_events))
+    by_output: dict[Path, list[Path]] = {}
+    for f in states:
+        by_output.setdefault(_hf_output_dir(f), []).append(f)
+    for output_dir in sorted(by_output):
+        chosen, left = _pick_trainer_state(by_output[output_dir])
+        if left:
+            notes.setdefault(chosen, []).append(
+                f"{output_dir}: read {chosen.relative_to(output_dir)} (logged furthest); "
+                f"{len(left)} other trainer_state.json file(s) left out")
+        found.append((_name(root, output_dir), "huggingface", chosen, read_trainer_state))
+    for f in metrics:
+        found.append((_name(root, f.parent), "lightning", f,
+                      lambda p, n: read_metrics_csv(p, n, mapping)))
+    if not found:
+        for f in tables:
+            name = _name(root, f.parent / f.stem)
+            reader = read_csv if _TABLE_SUFFIXES[f.suffix.lower()] == "csv" else read_jsonl
+            found.append((name, _TABLE_SUFFIXES[f.suffix.lower()], f,
+                          lambda p, n, r=reader: r(p, n, mapping)))
+    return found, notes
+
+
+def _unique(found: list[Found]) -> list[Found]:
+    """Names made unique: a name shared by two formats gets ':source' appended."""
+    counts: dict[str, int] = {}
+    for name, *_ in found:
+        counts[name] = counts.get(name, 0) + 1
+    return [(f"{n}:{s}" if counts[n] > 1 else n, s, p, r) for n, s, p, r in found]
+
+
+def _read(reader: Callable[[Path, str], Any], where: Path, name: str) -> Any:
+    """`reader(where, name)`, with the operating system's refusals turned into LogsErrors."""
+    try:
+        return reader(where, name)
+    except UnicodeDecodeError as exc:
+        raise LogsError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        f"is it a log file? {WHAT_TO_GIVE}") from None
+    except OSError as exc:
+        raise LogsError(f"{where}: cannot be read ({exc.strerror or exc}); check that it "
+                        "exists and that you may read it") from None
+
+
+def read_logs(path: str | os.PathLike[str], run: str | None = None,
+              mapping: Mapping[str, str] | None = None) -> list[LoggedRun]:
+    """Every run under `path` (or only `run`), read, with roles assigned from `mapping`."""
+    root = Path(path)
+    if not root.exists():
+        raise LogsError(f"{root}: no such file or folder; {WHAT_TO_GIVE}")
+    notes: dict[Path, list[str]] = {}
+    if root.is_dir():
+        found, notes = _folder(root, mapping)
+        if not found:
+            raise LogsError(f"{root}: no logs found in this folder or below (looked for "
+                            "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
+                            f".jsonl files); {WHAT_TO_GIVE}")
+    else:
+        found = _read(lambda p, _n: _one_file(p, mapping), root, "")
+    found = _unique(found)
+    if run is not None:
+        chosen = [f for f in found if f[0] == run]
+        if not chosen:
+            names = ", ".join(f[0] for f in found)
+            raise LogsError(f"{root}: no run named '{run}'; the runs found are: {names}. "
+                            "Pass one of them to --run")
+        found = chosen
+    roles = {k: v for k, v in (mapping or {}).items() if k != STEP_KEY}
+    runs: list[LoggedRun] = []
+    for name, _source, where, reader in found:
+        logged = _read(reader, where, name)
+        logged.notes[:0] = notes.get(where, [])
+        runs.append(assign_roles(logged, roles))
+    return runs

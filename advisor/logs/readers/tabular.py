@@ -1,0 +1,222 @@
+"""Tables of logged numbers: CSV (Lightning's CSVLogger or the user's own) and JSON Lines.
+
+A table has one step column and one column per logged quantity; a row need not fill every column
+(Lightning writes one row per log call, a sparse wide table), and an empty cell means "not logged
+at this step", which is not the same as a logged NaN: the reader keeps the two apart.
+
+CSV is parsed by numpy's C parser in one pass (no Python object per cell): empty cells are first
+replaced by a sentinel number no logger writes, then masked out. A file numpy cannot parse (text
+columns, quoted cells) falls back to the csv module, row by row, into numpy arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from array import array
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from advisor.logs.errors import LogsError
+from advisor.logs.run import STEP_KEY, LoggedRun, Series, normalise_tag
+
+# Step column names tried in order (normalised); epoch is the last resort.
+STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iter", "it",
+                "batch", "epoch")
+
+# An empty cell becomes this number before numpy parses the file. It is a negative subnormal
+# double (no loss, rate or norm is ever logged as one); it parses back to exactly this value.
+_EMPTY_TEXT = b"-4.9406564584124654e-322"
+_EMPTY = float(_EMPTY_TEXT)
+
+
+def _step_column(columns: list[str], mapping: Mapping[str, str] | None, path: Path) -> str | None:
+    """The step column: the mapping's "step", else the first of STEP_COLUMNS present."""
+    by_norm = {normalise_tag(c): c for c in columns}
+    wanted = (mapping or {}).get(STEP_KEY)
+    if wanted is not None:
+        found = wanted if wanted in columns else by_norm.get(normalise_tag(wanted))
+        if found is None:
+            raise LogsError(
+                f"{path}: no column '{wanted}' (mapped to step); its columns are: "
+                f"{', '.join(columns)}. Fix the mapping, e.g. --map step=<one of those columns>"
+            )
+        return found
+    for name in STEP_COLUMNS:
+        if normalise_tag(name) in by_norm:
+            return by_norm[normalise_tag(name)]
+    return None
+
+
+def _runs_from_columns(path: Path, name: str, source: str, columns: list[str],
+                       table: np.ndarray, present: np.ndarray,
+                       mapping: Mapping[str, str] | None) -> LoggedRun:
+    """A run from a parsed table: `table` rows x columns, `present` False where a cell was empty."""
+    notes: list[str] = []
+    step_col = _step_column(columns, mapping, path)
+    if step_col is None:
+        steps_all = np.arange(table.shape[0], dtype=np.int64)
+        step_ok = np.ones(table.shape[0], dtype=bool)
+        notes.append(f"{path.name}: no step column (looked for {', '.join(STEP_COLUMNS)}); "
+                     "the row number is used as the step. Name it with --map step=COLUMN")
+    else:
+        j = columns.index(step_col)
+        raw = table[:, j]
+        step_ok = present[:, j] & np.isfinite(raw)
+        steps_all = np.where(step_ok, raw, 0).astype(np.int64)
+        if step_col == "epoch" or normalise_tag(step_col) == "epoch":
+            notes.append(f"{path.name}: no step column; epochs are used as steps")
+    series: dict[str, Series] = {}
+    for j, col in enumerate(columns):
+        if col == step_col:
+            continue
+        keep = present[:, j] & step_ok
+        if not keep.any():
+            continue
+        series[col] = Series(col, steps_all[keep], table[keep, j])
+    skipped = int((~step_ok).sum())
+    if skipped and step_col is not None:
+        notes.append(f"{path.name}: {skipped} row(s) without a step were left out")
+    return LoggedRun(name=name, source=source, path=str(path), series=series, notes=notes)
+
+
+def _fill_empty_cells(data: bytes) -> bytes:
+    """The CSV body with every empty cell replaced by the sentinel number (bytes ops only)."""
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    data = b"\n" + data
+    for _ in range(2):  # two passes: ",,,," -> ",S,,S," -> ",S,S,S,"
+        data = data.replace(b",,", b"," + _EMPTY_TEXT + b",")
+    data = data.replace(b"\n,", b"\n" + _EMPTY_TEXT + b",")
+    data = data.replace(b",\n", b"," + _EMPTY_TEXT + b"\n")
+    return data
+
+
+def _parse_fast(body: bytes, ncols: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The table by numpy's C parser, or None when numpy cannot parse it (text cells)."""
+    try:
+        table = np.loadtxt(io.BytesIO(_fill_empty_cells(body)), delimiter=",",
+                           dtype=np.float64, ndmin=2, comments=None, encoding=None)
+    except ValueError:
+        return None
+    if table.shape[0] and table.shape[1] != ncols:
+        return None
+    present = table.view(np.int64) != np.float64(_EMPTY).view(np.int64)
+    table[~present] = np.nan  # in place: no second copy of the table
+    return table, present
+
+
+def _parse_slow(path: Path, text: str, ncols: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The table through the csv module (quoted or text cells): text cells count as empty."""
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)
+    rows = 0
+    table = np.full((1024, ncols), np.nan)
+    present = np.zeros((1024, ncols), dtype=bool)
+    text_cells = 0
+    for line_no, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) > ncols:
+            raise LogsError(f"{path}:{line_no}: {len(row)} cells but the header has {ncols} "
+                            "columns; fix the row or the header")
+        if rows == table.shape[0]:
+            table = np.concatenate([table, np.full_like(table, np.nan)])
+            present = np.concatenate([present, np.zeros_like(present)])
+        for j, cell in enumerate(row):
+            cell = cell.strip()
+            if not cell:
+                continue
+            try:
+                table[rows, j] = float(cell)
+                present[rows, j] = True
+            except ValueError:
+                text_cells += 1
+        rows += 1
+    notes = [f"{path.name}: {text_cells} non-numeric cell(s) ignored"] if text_cells else []
+    return table[:rows], present[:rows], notes
+
+
+def read_csv(path: Path, name: str, mapping: Mapping[str, str] | None = None,
+             source: str = "csv") -> LoggedRun:
+    """A CSV file with a header row; `source` is "lightning" for a CSVLogger's metrics.csv."""
+    raw = path.read_bytes()
+    header_end = raw.find(b"\n")
+    header_bytes = raw if header_end < 0 else raw[:header_end]
+    header_text = header_bytes.decode("utf-8-sig", errors="replace").strip()
+    if not header_text:
+        raise LogsError(f"{path}: the file is empty; a CSV log needs a header row naming the "
+                        "columns (e.g. step,loss,lr) and one row per logged step")
+    columns = [c.strip() for c in next(csv.reader([header_text]))]
+    body = b"" if header_end < 0 else raw[header_end + 1:]
+    parsed = _parse_fast(body, len(columns)) if body.strip() else (
+        np.empty((0, len(columns))), np.zeros((0, len(columns)), bool))
+    notes: list[str] = []
+    if parsed is None:
+        table, present, notes = _parse_slow(path, raw.decode("utf-8-sig", "replace"),
+                                            len(columns))
+    else:
+        table, present = parsed
+    run = _runs_from_columns(path, name, source, columns, table, present, mapping)
+    run.notes[:0] = notes
+    if not run.series:
+        raise LogsError(f"{path}: no numeric column with values besides the step; "
+                        "a CSV log needs columns such as step,loss,lr")
+    return run
+
+
+def _number(value: object) -> float | None:
+    """A JSON value as a float, or None when it is not a number (bools and nulls included)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "infinity",
+                                                             "-infinity"):
+        return float(value)
+    return None
+
+
+def read_jsonl(path: Path, name: str, mapping: Mapping[str, str] | None = None) -> LoggedRun:
+    """JSON Lines: one object per line, keys are tags; NaN/Infinity tokens are kept."""
+    columns: dict[str, int] = {}
+    # Compact typed arrays, not a tuple per cell: a million points stay a few dozen MB.
+    cell_rows, cell_cols, cell_values = array("q"), array("q"), array("d")
+    rows = 0
+    with path.open(encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LogsError(f"{path}:{line_no}:{exc.colno}: not valid JSON ({exc.msg}); "
+                                "each line of a JSON Lines log must be one JSON object") from None
+            if not isinstance(record, dict):
+                raise LogsError(f"{path}:{line_no}: a {type(record).__name__}, not an object; "
+                                "each line must be an object such as {\"step\": 1, \"loss\": 2.3}")
+            for key, value in record.items():
+                number = _number(value)
+                if number is not None:
+                    cell_rows.append(rows)
+                    cell_cols.append(columns.setdefault(str(key), len(columns)))
+                    cell_values.append(number)
+            rows += 1
+    if not rows:
+        raise LogsError(f"{path}: the file is empty; a JSON Lines log has one object per line")
+    r = np.frombuffer(cell_rows, dtype=np.int64)
+    c = np.frombuffer(cell_cols, dtype=np.int64)
+    table = np.full((rows, len(columns)), np.nan)
+    present = np.zeros((rows, len(columns)), dtype=bool)
+    table[r, c] = np.frombuffer(cell_values, dtype=np.float64)
+    present[r, c] = True
+    run = _runs_from_columns(path, name, "jsonl", list(columns), table, present, mapping)
+    if not run.series:
+        raise LogsError(f"{path}: no numeric key besides the step; lines should look like "
+                        "{\"step\": 1, \"loss\": 2.3}")
+    return run
+
