@@ -176,14 +176,17 @@ class Spike:
     before: float          # the pre-spike level
     recovered: bool | None = None
     recovery_step: int | None = None
+    at_lr_restart: bool = False   # began just after the schedule restarted its rate
 
 
 def find_spikes(steps: np.ndarray, x: np.ndarray, bins: Bins, min_rise: np.ndarray | float,
-                span: int, recover: bool) -> list[Spike]:
+                span: int, recover: bool, restarts: np.ndarray | None = None) -> list[Spike]:
     """Points SPIKE_Z robust units and `min_rise` above the level of the previous non-empty
     bin (so a jump is measured from where the series was before it, not from a window that
     already holds it); flagged points within SPIKE_GAP points form one event, and an event
-    that has not recovered absorbs the flagged points that follow it."""
+    that has not recovered absorbs the flagged points that follow it, unless the LR schedule
+    restarted in between (`restarts`): a new cycle starts a new event, marked at_lr_restart
+    when it begins within LEAD_WINDOW of the restart."""
     prev = _previous_filled(bins)[bins.of]
     has = prev >= 0
     before = np.where(has, bins.level[np.maximum(prev, 0)], np.nan)
@@ -203,10 +206,15 @@ def find_spikes(steps: np.ndarray, x: np.ndarray, bins: Bins, min_rise: np.ndarr
         keep = np.sort(np.argsort(-z)[:MAX_EVENTS])
         groups = [groups[i] for i in keep]
     window = max(RECOVER_WINDOW * span, 1)
+    restarts = np.array([], dtype=np.int64) if restarts is None else restarts
+    at_restart = _after(steps[[int(g[0]) for g in groups]], restarts,
+                        max(LEAD_WINDOW * span, LEAD_MIN_STEPS))
     events: list[Spike] = []
     end_of_last: int | None = None   # index where the previous event recovered
-    for g in groups:
-        if events and (end_of_last is None or g[0] < end_of_last):
+    for g, restarted in zip(groups, at_restart, strict=True):
+        crossed = bool(events) and bool(np.any((restarts > events[-1].start_step)
+                                               & (restarts <= steps[g[0]])))
+        if events and not crossed and (end_of_last is None or g[0] < end_of_last):
             ev = events[-1]       # still inside the previous excursion
             peak = g[np.argmax(x[g])]
             if x[peak] - ev.before > ev.rise:
@@ -216,7 +224,7 @@ def find_spikes(steps: np.ndarray, x: np.ndarray, bins: Bins, min_rise: np.ndarr
         i0 = int(g[0])
         peak = int(g[np.argmax(x[g])])
         ev = Spike(int(steps[i0]), int(steps[peak]), float(np.max(rise[g] / sigma[g])),
-                   float(x[peak] - before[i0]), float(before[i0]))
+                   float(x[peak] - before[i0]), float(before[i0]), at_lr_restart=bool(restarted))
         end_of_last = int(g[-1]) + 1
         if recover:
             end_of_last = _recovery(steps, x, ev, peak, float(sigma[i0]), window)
@@ -358,17 +366,17 @@ def oscillating(x: np.ndarray, bins: Bins) -> dict | None:
 def judge_logs(run: LoggedRun) -> Judgement:
     """Every `logs.*` fact the run's series support."""
     j = Judgement()
-    loss = run.get("loss")
-    ctx: dict = {}
+    loss, lr = run.get("loss"), run.get("lr")
+    lr_clean = clean(lr) if lr is not None and len(lr.steps) else None
+    ctx: dict = {"lr_restart_steps": restart_steps(lr_clean) if lr_clean else np.array([])}
     if loss is not None and len(loss.steps):
         j.merge(judge_loss(run, clean(loss), ctx))
     val = run.get("val_loss")
     if val is not None and "loss" in ctx:
         j.merge(judge_validation(clean(val), ctx))
-    lr = run.get("lr")
-    if lr is not None and len(lr.steps):
+    if lr_clean is not None:
         epoch = run.get("epoch")
-        j.merge(judge_lr(clean(lr), clean(epoch) if epoch is not None else None, ctx))
+        j.merge(judge_lr(lr_clean, clean(epoch) if epoch is not None else None, ctx))
     grad = run.get("grad_norm")
     if grad is not None and len(grad.steps):
         j.merge(judge_grad_norm(clean(grad), ctx))
@@ -409,7 +417,12 @@ def judge_loss(run: LoggedRun, c: Clean, ctx: dict) -> Judgement:
     if decided:
         j.facts["logs.loss_trend_segments"] = trends
         j.facts["logs.loss_trend_last"] = decided[-1]
-    spikes = find_spikes(steps, x, bins, SPIKE_REL * np.abs(bins.level), span, recover=True)
+    spikes = find_spikes(steps, x, bins, SPIKE_REL * np.abs(bins.level), span, recover=True,
+                         restarts=ctx["lr_restart_steps"])
+    by_design = [s for s in spikes if s.at_lr_restart]
+    if by_design:   # the loss rises when a schedule restarts its rate: not a spike
+        j.details["loss_rises_at_lr_restarts"] = [asdict(s) for s in by_design[:20]]
+        spikes = [s for s in spikes if not s.at_lr_restart]
     ctx["loss_spikes"] = spikes
     j.facts["logs.spike_count"] = len(spikes)
     if spikes:
@@ -477,6 +490,31 @@ def judge_validation(v: Clean, ctx: dict) -> Judgement:
     return j
 
 
+def restart_steps(c: Clean) -> np.ndarray:
+    """Steps where the rate starts rising again after it fell below RESTART_LOW of its
+    highest value so far, when it then climbs above RESTART_HIGH of it (a warm restart or a
+    cyclic schedule; a warmup never fell first, ReduceLROnPlateau never climbs)."""
+    lr = c.values
+    if len(lr) < 3:
+        return np.array([], dtype=np.int64)
+    high = np.maximum.accumulate(lr)
+    label = np.where(lr <= RESTART_LOW * high, -1, np.where(lr >= RESTART_HIGH * high, 1, 0))
+    at = np.flatnonzero(label)
+    marks = label[at]
+    k = np.flatnonzero((marks[:-1] == -1) & (marks[1:] == 1))
+    return c.steps[at[k] + 1]
+
+
+def _after(starts: np.ndarray, events: np.ndarray, window: float) -> np.ndarray:
+    """For each start, whether one of the (sorted) event steps lies in [start - window,
+    start]."""
+    if len(starts) == 0 or len(events) == 0:
+        return np.zeros(len(starts), dtype=bool)
+    lo = np.searchsorted(events, starts - window, side="left")
+    hi = np.searchsorted(events, starts, side="right")
+    return hi > lo
+
+
 def judge_lr(c: Clean, epoch: Clean | None, ctx: dict) -> Judgement:
     """Schedule shape: warmup, decay, restarts, and the share of the run spent at a rate that
     is effectively zero (below ZERO_LR of the peak) after the peak."""
@@ -499,12 +537,10 @@ def judge_lr(c: Clean, epoch: Clean | None, ctx: dict) -> Judgement:
         j.details["lr_warmup_steps"] = int(steps[reach] - steps[0])
     j.facts["logs.lr_decayed"] = bool(lr[-1] <= DECAY_RATIO * peak)
     j.details["lr"] = {"peak": peak, "peak_step": int(steps[peak_at]), "last": float(lr[-1])}
-    high = np.maximum.accumulate(lr)
-    label = np.where(lr <= RESTART_LOW * high, -1, np.where(lr >= RESTART_HIGH * high, 1, 0))
-    marks = label[label != 0]
-    restarts = np.flatnonzero((marks[:-1] == -1) & (marks[1:] == 1))
+    restarts = ctx["lr_restart_steps"]
     j.facts["logs.lr_restart"] = bool(len(restarts))
-    j.details["lr_restarts"] = int(len(restarts))
+    if len(restarts):
+        j.details["lr_restart_steps"] = [int(r) for r in restarts[:20]]
     zero = lr <= ZERO_LR * peak
     zero[:peak_at] = False
     # the step intervals a zero rate governs: from its step to the next logged one (the last
@@ -550,14 +586,10 @@ def judge_grad_norm(c: Clean, ctx: dict) -> Judgement:
     loss_spikes = ctx.get("loss_spikes")
     if loss_spikes and spikes:
         window = max(LEAD_WINDOW * span, LEAD_MIN_STEPS)
-        starts = np.array([s.start_step for s in spikes])
-        led = []
-        for s in loss_spikes:
-            lo = np.searchsorted(starts, s.start_step - window, side="left")
-            hi = np.searchsorted(starts, s.start_step, side="right")
-            led.append(bool(hi > lo))
-        j.facts["logs.grad_spikes_lead_loss_spikes"] = sum(led) >= LEAD_SHARE * len(led)
-        j.details["loss_spikes_led_by_grad"] = f"{sum(led)} of {len(led)}"
+        led = _after(np.array([s.start_step for s in loss_spikes]),
+                     np.array([s.start_step for s in spikes]), window)
+        j.facts["logs.grad_spikes_lead_loss_spikes"] = bool(led.sum() >= LEAD_SHARE * len(led))
+        j.details["loss_spikes_led_by_grad"] = f"{int(led.sum())} of {len(led)}"
     elif loss_spikes and len(steps) >= MIN_POINTS:
         j.facts["logs.grad_spikes_lead_loss_spikes"] = False
     return j

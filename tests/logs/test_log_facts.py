@@ -186,11 +186,19 @@ def test_epoch_schedule_exhausted_in_first_epoch():
     assert f["logs.lr_warmup"] is False
 
 
-def test_cosine_warm_restarts():
+def test_cosine_warm_restarts_and_the_loss_rises_they_cause():
+    """SGDR: the loss jumps up at each restart and takes the cycle to come back. That is
+    the schedule at work, not a spike that cost the run."""
+    rng = np.random.default_rng(16)
     s = np.arange(30_000)
     lr = 1e-3 * 0.5 * (1 + np.cos(np.pi * (s % 10_000) / 10_000))
-    f = judge_logs(make_run(lr=(s, lr))).facts
-    assert f["logs.lr_restart"] is True
+    loss = healthy_loss(rng, s) + 0.6 * np.where(s >= 10_000, np.exp(-(s % 10_000) / 4000), 0)
+    j = judge_logs(make_run(loss=(s, loss), lr=(s, lr)))
+    assert j.facts["logs.lr_restart"] is True
+    assert j.details["lr_restart_steps"] == [10_000, 20_000]
+    assert j.facts["logs.spike_count"] == 0
+    assert len(j.details["loss_rises_at_lr_restarts"]) == 2
+    assert "logs.unrecovered_spike" not in j.facts
 
 
 def test_grad_spikes_precede_loss_spikes():
