@@ -200,7 +200,7 @@ def find_spikes(steps: np.ndarray, x: np.ndarray, bins: Bins, min_rise: np.ndarr
     cuts = np.flatnonzero(np.diff(flagged) > SPIKE_GAP) + 1
     groups = np.split(flagged, cuts)
     # a lone point is one bad batch (heavy-tailed losses have many); a spike outlasts it
-    groups = [g for g in groups if len(g) >= SPIKE_POINTS and np.any(np.diff(g) == 1)]
+    groups = [g for g in groups if _longest_run(g) >= SPIKE_POINTS]
     if len(groups) > MAX_EVENTS:   # keep the largest ones, in step order
         z = np.array([float(np.max(rise[g] / sigma[g])) for g in groups])
         keep = np.sort(np.argsort(-z)[:MAX_EVENTS])
@@ -230,6 +230,13 @@ def find_spikes(steps: np.ndarray, x: np.ndarray, bins: Bins, min_rise: np.ndarr
             end_of_last = _recovery(steps, x, ev, peak, float(sigma[i0]), window)
         events.append(ev)
     return events
+
+
+def _longest_run(g: np.ndarray) -> int:
+    """The most consecutive indices in the sorted index array `g`."""
+    breaks = np.flatnonzero(np.diff(g) != 1)
+    edges = np.r_[-1, breaks, len(g) - 1]
+    return int(np.max(np.diff(edges)))
 
 
 def _recovery(steps: np.ndarray, x: np.ndarray, ev: Spike, peak: int, sigma: float,
