@@ -44,6 +44,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("tui", "the interactive terminal UI", "advisor.commands.tui"),
     Command("watch", "run your own training script and diagnose its loop",
             "advisor.commands.watch"),
+    Command("logs", "diagnose a finished run from its logs, or compare two runs",
+            "advisor.commands.logs"),
 )
 
 

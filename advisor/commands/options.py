@@ -10,7 +10,7 @@ import argparse
 import math
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import UsageError
 
@@ -92,3 +92,23 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be positive (got {text}); give a number of "
                                          "seconds such as 30")
     return value
+
+
+def write_outputs(args: argparse.Namespace, report: Any) -> tuple[list[str], list[str]]:
+    """Write every file asked for (--json, --markdown, --html); one that cannot be written
+    does not stop the others.
+
+    Returns the paths written and one message per file that failed, for the caller to print.
+    """
+    written, failed = [], []
+    for path, write in ((args.json, report.write_json), (args.markdown, report.write_markdown),
+                        (args.html, report.write_html)):
+        if not path:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            failed.append(f"{path}: cannot write the report: {exc.strerror or exc}")
+        else:
+            written.append(str(path))
+    return written, failed

@@ -20,6 +20,7 @@ from advisor.commands.options import (
     kb_dirs,
     positive_int,
     positive_seconds,
+    write_outputs,
 )
 from advisor.errors import (
     EXIT_FAIL_ON,
@@ -120,7 +121,7 @@ def _probe(args: argparse.Namespace, spec: str) -> int:
         report, ending = _run(spec, options, display.update)
     sys.stdout.write(report.text())
     sys.stdout.flush()
-    written, failed = _write_outputs(args, report)
+    written, failed = write_outputs(args, report)
     for message in failed:
         print(f"advisor probe: {message}", file=sys.stderr)
     where = ", ".join(written) if written else "nothing (no --json/--markdown/--html)"
@@ -167,22 +168,3 @@ def _run(spec: str, options: Any, progress: Any) -> tuple[Any, tuple[str, int] |
         phase = report.details.get("interrupted_in") or "unknown"
         return report, (f"interrupted during the {phase} phase", EXIT_INTERRUPTED)
     return report, None
-
-
-def _write_outputs(args: argparse.Namespace, report: Any) -> tuple[list[str], list[str]]:
-    """Write every requested file; one that cannot be written does not stop the others.
-
-    Returns the paths written and one message per file that failed, for the caller to print.
-    """
-    written, failed = [], []
-    for path, write in ((args.json, report.write_json), (args.markdown, report.write_markdown),
-                        (args.html, report.write_html)):
-        if not path:
-            continue
-        try:
-            write(path)
-        except OSError as exc:
-            failed.append(f"{path}: cannot write the report: {exc.strerror or exc}")
-        else:
-            written.append(str(path))
-    return written, failed

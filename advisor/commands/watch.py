@@ -22,6 +22,7 @@ from advisor.commands.options import (
     kb_dirs,
     positive_int,
     positive_seconds,
+    write_outputs,
 )
 from advisor.errors import (
     EXIT_FAIL_ON,
@@ -118,9 +119,7 @@ def _watch(args: argparse.Namespace) -> int:
     report = run.report
     sys.stdout.write("\n" + report.text())
     sys.stdout.flush()
-    from advisor.commands.probe import _write_outputs
-
-    written, failed = _write_outputs(args, report)
+    written, failed = write_outputs(args, report)
     for message in failed:
         print(f"advisor watch: {message}", file=sys.stderr)
     return _exit_code(args, run.ending, report, written, failed)

@@ -7,6 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 import advisor.report.format as fmt
+from advisor.report import logs as logs_view
 from advisor.report import trials as trial_view
 from advisor.report.diagnosis import Diagnosis
 from advisor.report.svg import line_plot
@@ -31,13 +32,32 @@ TRIAL_STYLE = """.trial{font-size:.9em;color:#555} .helps{color:#2e7d32} .hurts{
 
 
 def render_probe_html(report: ProbeReport) -> str:
-    head = headline(report)
-    style = STYLE + (TRIAL_STYLE if trial_view.shows_section(report.trials, report.verification)
-                     else "")
-    body = [f"<h1>{escape(head)}</h1>"]
+    return html_page(headline(report), report_body(report), style_for([report]))
+
+
+def style_for(reports: list[ProbeReport]) -> str:
+    """The page's style: the trial classes only in a verified report, so that an unverified
+    one reads byte for byte as before."""
+    verified = any(trial_view.shows_section(r.trials, r.verification) for r in reports)
+    return STYLE + (TRIAL_STYLE if verified else "")
+
+
+def html_page(title: str, body: list[str], style: str = STYLE) -> str:
+    """One self-contained page: no script, no external file."""
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{style}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+
+
+def report_body(report: ProbeReport, heading: str = "h1") -> list[str]:
+    """The report's sections, under a heading of the given level (a page of several runs
+    gives each run an h1 and keeps the sections at h2)."""
+    body = [f"<{heading}>{escape(headline(report))}</{heading}>"]
     if report.partial:
         body.append('<p class="partial">Partial report: the probe was interrupted.</p>')
     body += _error(report)
+    if logs_view.is_logs(report):
+        body += logs_view.logs_html(report)
     body += _diagnoses(report)
     body += _trials(report.diagnosis())
     body += ["<h2>Plots</h2>"] + [f"<figure>{svg}</figure>" for svg in plots(report)]
@@ -54,9 +74,7 @@ def render_probe_html(report: ProbeReport) -> str:
     body += [f"<tr><td>{escape(k)}</td><td>{fmt.seconds(v)}</td></tr>"
              for k, v in report.timings.items()]
     body.append("</table>")
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(head)}</title><style>{style}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
+    return body
 
 
 def _error(report: ProbeReport) -> list[str]:
@@ -173,6 +191,8 @@ def _facts(report: ProbeReport) -> list[str]:
 
 
 def plots(report: ProbeReport) -> list[str]:
+    if logs_view.is_logs(report):
+        return logs_view.logs_plots(report)
     s: dict[str, Any] = report.series
     out = []
     loss = s.get("loss") or []

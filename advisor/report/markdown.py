@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import advisor.report.format as fmt
+from advisor.report import logs as logs_view
 from advisor.report import trials as trial_view
 from advisor.report.diagnosis import Diagnosis
 from advisor.report.text import headline, how_lines
@@ -112,6 +113,8 @@ def render_probe_markdown(report: ProbeReport) -> str:
     if report.partial:
         lines += ["> **Partial report**: the probe was interrupted.", ""]
     lines += _error_section(report)
+    if logs_view.is_logs(report):
+        lines += logs_view.logs_markdown(report)
     if report.kb_problem:
         lines += [f"No diagnosis: {report.kb_problem}", ""]
     else:

@@ -10,6 +10,7 @@ import advisor.report.format as fmt
 from advisor.engine.evaluate import Trace
 from advisor.engine.result import fit_line
 from advisor.kb.display import paragraphs
+from advisor.report import logs as logs_view
 from advisor.report import trials as trial_view
 from advisor.report.diagnosis import Diagnosis, Finding, How
 
@@ -180,6 +181,8 @@ def error_lines(report: ProbeReport) -> list[str]:
 
 
 def headline(report: ProbeReport) -> str:
+    if logs_view.is_logs(report):
+        return logs_view.logs_headline(report)
     watch = report.details.get("watch") if report.setup.get("mode") == "watch" else None
     steps = watch.get("steps_watched") if watch else report.details.get("training_steps")
     total = report.timings.get("total")
@@ -201,6 +204,8 @@ def headline(report: ProbeReport) -> str:
 
 def header_lines(report: ProbeReport) -> list[str]:
     lines = [headline(report)]
+    if logs_view.is_logs(report):
+        lines += logs_view.logs_header_lines(report, PROBE_WIDTH)
     shown = [(label, report.facts[name]) for name, label in KEY_FACTS
              if name in report.facts and not (name == "runtime.error"
                                               and report.fact(name) == "none")]
