@@ -59,6 +59,7 @@ OSC_MIN_POINTS = 200     # oscillation is judged only on densely logged series
 OSC_MIN_BINS = 20
 OSC_TURNS = 6            # the smoothed level changes direction 6 times (3 swings) ...
 OSC_AMPLITUDE = 0.05     # ... by more than 5 % of the level
+OSC_GAIN_SHARE = 0.05    # ... or of 5 % of the run's fall, whichever is larger
 OVERFIT_MIN_VAL = 5      # validation points needed for the overfitting onset
 OVERFIT_AFTER = 2        # validation points after the minimum (so a rise, not one point)
 TRAIN_FALL_REL = 0.01    # training "still falls": 1 % lower at the last validation step
@@ -353,17 +354,23 @@ def oscillating(x: np.ndarray, bins: Bins) -> dict | None:
     level swings around its own slow trend (a running median over a tenth of the run): at
     least OSC_TURNS changes of direction (curves.oscillation, moves beyond three standard
     errors of a bin) with a swing (robust std about the trend) over OSC_AMPLITUDE of the
-    level."""
+    level. Both are measured against the larger of the late level and OSC_GAIN_SHARE of the
+    fall from the start: a converged loss near zero is not oscillating."""
     ok = np.flatnonzero(bins.filled)
     if len(x) < OSC_MIN_POINTS or len(ok) < OSC_MIN_BINS:
         return None
     lv = bins.level[ok]
     late = float(np.median(lv[len(lv) // 2:]))
-    scatter = _scatter(x, late, None)
+    # A loss that fell from 1.6 to 0.002 bounces by more than its own tiny level from batch
+    # to batch; what matters is the swing against the progress made, so the reference is the
+    # late level or OSC_GAIN_SHARE of the fall, whichever is larger.
+    start = float(np.median(lv[:3]))
+    reference = max(abs(late), OSC_GAIN_SHARE * (start - late)) or 1.0
+    scatter = _scatter(x, reference, None)
     err = float(np.median(_bin_error(bins)[ok]))
     turns = round(oscillation(lv, 6 * err) * (len(lv) - 2))   # its tolerance: half the noise
     trend = rolling_median(lv, max(5, len(lv) // 10 | 1))
-    amplitude = robust_std(lv - trend) / (abs(late) or 1.0)
+    amplitude = robust_std(lv - trend) / reference
     slow = turns >= OSC_TURNS and amplitude > OSC_AMPLITUDE
     return {"oscillating": bool(scatter or slow), "turns": int(turns),
             "amplitude": amplitude, "batch_scatter": bool(scatter)}
