@@ -28,6 +28,7 @@ from advisor.kb.model import KnowledgeBase, Location, Problem
 from advisor.kb.semantics import check_facts
 from advisor.kb.yamlsource import YamlDocument, YamlError, decode_utf8, parse_yaml
 from advisor.report.diagnosis import Diagnosis
+from advisor.report.logs import RUNS_SCHEMA
 from advisor.report.trials import VERDICTS
 
 # the documents this version reads; a newer version is refused rather than misread
@@ -134,6 +135,12 @@ def _contents(path: Path, data: Any, doc: YamlDocument | None, strict: bool) -> 
     if not isinstance(data, dict):
         raise ReportError(f"{where}: {NOT_A_REPORT[strict]}")
     schema = data.get("schema")
+    if schema == RUNS_SCHEMA:
+        runs = [r.get("setup", {}).get("name") for r in data.get("runs") or []
+                if isinstance(r, dict)]
+        raise ReportError(f"{where}: holds the reports of {len(runs)} runs "
+                          f"({', '.join(map(str, runs))}) written by `advisor logs`; write one "
+                          "run's report with `advisor logs PATH --run NAME --json FILE`")
     if isinstance(schema, str) and schema not in KNOWN_SCHEMAS and \
             schema.rpartition("/")[0] in {k.rpartition("/")[0] for k in KNOWN_SCHEMAS}:
         raise ReportError(f"{_at(doc, ('schema',), where)}: this version of advisor reads "
