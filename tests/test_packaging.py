@@ -55,8 +55,11 @@ def test_wheel_contains_knowledge_and_tui(wheel):
     assert any(fnmatch(n, "advisor/tui/*.tcss") or fnmatch(n, "advisor/tui/**/*.tcss")
                for n in names)
     for module in ("advisor/cli.py", "advisor/kb/loader.py", "advisor/engine/forward.py",
-                   "advisor/report/render.py", "advisor/commands/kb.py"):
+                   "advisor/report/render.py", "advisor/commands/kb.py",
+                   "advisor/commands/logs.py", "advisor/logs/readers/tensorboard.py"):
         assert module in names
+    for measured in ("probing", "watching", "logs"):
+        assert f"advisor/{measured}/MEASUREMENTS.md" in names
     # nothing generic at the top level of site-packages, and no dev-only scripts
     tops = {n.split("/")[0] for n in names}
     assert tops == {"advisor", next(t for t in tops if t.endswith(".dist-info"))}, tops
