@@ -309,6 +309,15 @@ def _level_near(side: _Side, step: int, width: float) -> float | None:
     return float(side.values[i]) if i >= 0 else None
 
 
+def _lowest_step(side: _Side, g: _Grid, level: np.ndarray) -> int:
+    """The logged step where a run's series is lowest: in the grid bin of the lowest median,
+    the point closest to that median (one noisy low point does not decide it)."""
+    k = int(g.both[np.argmin(level[g.both])])
+    sl = _window(side, g.start(k), g.start(k + 1) - 1)
+    near = int(np.argmin(np.abs(side.values[sl] - level[k])))
+    return int(side.steps[sl][near])
+
+
 # ------------------------------------------------------------------ one role
 def compare_role(role: str, a: LoggedRun, b: LoggedRun,
                  sides: tuple[_Side | None, _Side | None] | None = None) -> RoleComparison:
@@ -348,8 +357,8 @@ def compare_role(role: str, a: LoggedRun, b: LoggedRun,
     rc.final_b = float(raw(np.median(g.level_b[tail])))
     rc.ratio_at_end = _ratio(rc.final_b, rc.final_a)
     if role == "val_loss":   # where each run's validation loss is lowest, on the grid
-        rc.lowest_step_a = g.start(int(g.both[np.argmin(g.level_a[g.both])]))
-        rc.lowest_step_b = g.start(int(g.both[np.argmin(g.level_b[g.both])]))
+        rc.lowest_step_a = _lowest_step(sa, g, g.level_a)
+        rc.lowest_step_b = _lowest_step(sb, g, g.level_b)
     signs = g.sign[g.both]
     k = min(SUSTAIN_BINS, len(g.both))
     first = _first_sustained(signs, k)
@@ -548,12 +557,21 @@ def _explanation(r: RoleComparison, c: Comparison) -> str:
 
 
 def _overfit_clause(r: RoleComparison) -> str:
+    """Where each run's validation loss is lowest; "B overfits earlier" when B's is lowest
+    clearly earlier and its training loss is no higher than A's at the departure."""
     la, lb = r.lowest_step_a, r.lowest_step_b
-    if la is None or lb is None:
+    if la is None or lb is None or r.overlap is None:
         return ""
-    earlier = lb < la - max(r.bin_width, 1.0) and (r.loss_ratio_at_departure is None or
-                                                    r.loss_ratio_at_departure <= 1 + DEPART_REL)
-    text = f"; B's validation loss is lowest at step {lb:,}, A's at step {la:,}"
+    width = max(r.bin_width, 1.0)
+    earlier = lb < la - width and (r.loss_ratio_at_departure is None or
+                                   r.loss_ratio_at_departure <= 1 + DEPART_REL)
+
+    def where(step: int) -> str:
+        if step >= r.overlap[1] - width:
+            return f"keeps falling to step {step:,}"
+        return f"is lowest at step {step:,}"
+
+    text = f"; B's validation loss {where(lb)}, A's {where(la)}"
     return text + (" (B overfits earlier)" if earlier else "")
 
 

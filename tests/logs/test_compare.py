@@ -266,6 +266,43 @@ def test_too_few_points_are_a_finding():
     assert "too few loss points" in c.findings[0]
 
 
+# ------------------------------------------------------------------ real log files
+def write_tb_run(folder, lr_boost_from: int | None, seed: int, steps: int = 3000) -> None:
+    """A run as torch's SummaryWriter writes it: noisy loss, constant rate, validation."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:
+        pytest.skip(f"torch.utils.tensorboard needs the tensorboard package: {exc}")
+    rng = np.random.default_rng(seed)
+    writer = SummaryWriter(str(folder))
+    for step in range(steps):
+        boosted = lr_boost_from is not None and step >= lr_boost_from
+        loss = 1.0 + 2.0 * np.exp(-step / 500)
+        if boosted:
+            loss *= 1 + 0.8 * (1 - np.exp(-(step - lr_boost_from) / 200))
+        writer.add_scalar("train/loss", loss * (1 + 0.05 * rng.standard_normal()), step)
+        writer.add_scalar("train/lr", 1e-2 if boosted else 1e-3, step)
+        if step % 100 == 99:
+            writer.add_scalar("val/loss", loss + 0.1, step)
+    writer.close()
+
+
+def test_tensorboard_runs_read_from_disk(tmp_path):
+    """Two runs written by SummaryWriter, read by read_logs: B's rate is 10x from step 1,200."""
+    from advisor.logs import read_logs
+
+    write_tb_run(tmp_path / "runs" / "base", None, seed=0)
+    write_tb_run(tmp_path / "runs" / "hot", LR_STEP, seed=1)
+    runs = {r.name: r for r in read_logs(tmp_path / "runs")}
+    c = compare_runs(runs["base"], runs["hot"])
+    assert c.roles["lr"].departure_step == LR_STEP
+    assert c.roles["loss"].tag_a == "train/loss"
+    assert LR_STEP <= c.roles["loss"].departure_step <= LR_STEP + 300
+    assert LR_STEP <= c.roles["val_loss"].departure_step <= LR_STEP + 400
+    assert c.findings[0].startswith("B's loss departs from A's at step")
+    assert "where its learning rate is 10x higher (from step 1,200)" in c.findings[0]
+
+
 # ------------------------------------------------------------------ the report
 def test_renderers_and_plot(run_a):
     b = generated(1, "b", lr_boost_from=LR_STEP)
