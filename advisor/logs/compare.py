@@ -3,10 +3,11 @@ first, and what else differs there.
 
 For each role both runs log (loss, val_loss, lr, grad_norm, val_metric) the two series are put
 on ONE grid: bins of equal step width over the steps both runs cover, as many as the sparser
-series fills (so a run logged every step compares with one logged every 10th). In each bin the
-medians of A and B are compared with the standard error of those medians (robust units from the
-facts layer's binning, advisor.facts.logs) and with the level itself: a bin departs when B is
-DEPART_Z standard errors AND DEPART_REL of the level away from A. A departure is the first of
+series fills (so a run logged every step compares with one logged every 10th); positive series
+(loss, learning rate, gradient norm) as logarithms, so that a difference is a ratio. In each bin
+the medians of A and B are compared with the standard error of those medians (robust units as
+the facts layer measures them, advisor.facts.logs) and with the level itself: a bin departs when
+B is DEPART_Z standard errors AND DEPART_REL of the level away from A. A departure is the first of
 SUSTAIN_BINS consecutive bins that depart the same way, never one noisy bin; its step is then
 refined inside that bin (where B's points cross half the gap). The departure of the loss (or
 any series) is then explained by what else differs at that step: the learning rate ratio, the
