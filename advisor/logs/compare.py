@@ -506,6 +506,8 @@ def _departure_sentence(r: RoleComparison, c: Comparison) -> str:
         how = r.direction or ""
         if r.ratio_at_end is not None and r.departed_at_end:
             how += f", {r.ratio_at_end:.2g}x A's by the end"
+        elif r.departed_at_end and r.final_a is not None and r.final_b is not None:
+            how += f", {r.final_b - r.final_a:+.3g} by the end"   # a level not positive
         elif r.rejoined_step is not None:
             how += f", back within noise from step {r.rejoined_step:,}"
         head = f"B's {r.name} departs from A's at step {step} ({how})"
@@ -586,7 +588,7 @@ def _nonfinite_sentences(c: Comparison) -> list[str]:
         if said:
             continue
         if r.nonfinite_a is not None and r.nonfinite_a == r.nonfinite_b:
-            out.append(f"Both runs' {r.name} turn NaN/inf at step {r.nonfinite_a:,}.")
+            out.append(f"The {r.name} of both runs turns NaN/inf at step {r.nonfinite_a:,}.")
         else:
             out += [f"{who}'s {r.name} turns NaN/inf at step {s:,}."
                     for who, s in (("A", r.nonfinite_a), ("B", r.nonfinite_b)) if s is not None]
