@@ -107,7 +107,7 @@ def loss_shape(losses: Sequence[float], initial: float | None = None,
         trend = "diverging"
     elif rel >= 0.05 and (z > 1.645 or (short and rel >= 0.3)):
         trend = "decreasing"
-    elif _scatter(x, late, batch_noise) or float(np.max(smooth)) > 3 * max(early, late) > 0:
+    elif step_scatter(x, late, batch_noise) or float(np.max(smooth)) > 3 * max(early, late) > 0:
         trend = "oscillating"
     else:
         trend = "flat"
@@ -127,7 +127,7 @@ def _rose_from_minimum(x: np.ndarray, heavy: np.ndarray, late: float, early: flo
         mann_whitney_z(x[-k:], window) > 2.33
 
 
-def _scatter(x: np.ndarray, late: float, batch_noise: float | None) -> bool:
+def step_scatter(x: np.ndarray, late: float, batch_noise: float | None) -> bool:
     """More step-to-step scatter in the second half than minibatch noise explains."""
     n = len(x)
     # the std that step-to-step differences imply (median |diff| of N(0, 2s^2) is 0.954 s):

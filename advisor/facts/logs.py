@@ -23,11 +23,11 @@ import numpy as np
 
 from advisor.facts import Judgement
 from advisor.facts.curves import (
-    _scatter,
     mann_whitney_z,
     oscillation,
     robust_std,
     rolling_median,
+    step_scatter,
     val_trend,
 )
 from advisor.facts.loop import COLLAPSE_FRACTION
@@ -123,7 +123,7 @@ class Bins:
         return self.count > 0
 
 
-def _grouped_median(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+def grouped_median(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     """Median of `values` per group 0..n-1 (NaN for empty groups). `group` is non-decreasing
     (the points are in step order), so each group is a slice: one partition per bin, linear
     in the points (a global sort of a 1M-point series costs ten times more)."""
@@ -147,8 +147,8 @@ def bin_series(steps: np.ndarray, values: np.ndarray) -> Bins:
     else:
         of = np.minimum(((steps - s0) / span * nb).astype(np.int64), nb - 1)
     count = np.bincount(of, minlength=nb)
-    level = _grouped_median(values, of, nb)
-    sigma = 1.4826 * _grouped_median(np.abs(values - level[of]), of, nb)
+    level = grouped_median(values, of, nb)
+    sigma = 1.4826 * grouped_median(np.abs(values - level[of]), of, nb)
     solid = count >= 5
     typical = float(np.median(sigma[solid])) if solid.any() else robust_std(values)
     sigma = np.where(solid, sigma, typical)
@@ -349,7 +349,7 @@ def plateau_fraction(steps: np.ndarray, bins: Bins) -> tuple[float, int]:
 
 def oscillating(x: np.ndarray, bins: Bins) -> dict | None:
     """Only on densely logged series (OSC_MIN_POINTS points, OSC_MIN_BINS bins). Either the
-    step-to-step scatter of the second half exceeds half the level (curves._scatter: a loss
+    step-to-step scatter of the second half exceeds half the level (curves.step_scatter: a loss
     that jumps from one logged step to the next by more than noise can), or the smoothed
     level swings around its own slow trend (a running median over a tenth of the run): at
     least OSC_TURNS changes of direction (curves.oscillation, moves beyond three standard
@@ -366,7 +366,7 @@ def oscillating(x: np.ndarray, bins: Bins) -> dict | None:
     # late level or OSC_GAIN_SHARE of the fall, whichever is larger.
     start = float(np.median(lv[:3]))
     reference = max(abs(late), OSC_GAIN_SHARE * (start - late)) or 1.0
-    scatter = _scatter(x, reference, None)
+    scatter = step_scatter(x, reference, None)
     err = float(np.median(_bin_error(bins)[ok]))
     turns = round(oscillation(lv, 6 * err) * (len(lv) - 2))   # its tolerance: half the noise
     trend = rolling_median(lv, max(5, len(lv) // 10 | 1))

@@ -28,8 +28,8 @@ from advisor.facts.curves import robust_std
 from advisor.facts.logs import (
     MAX_BINS,
     POINTS_PER_BIN,
-    _grouped_median,
     clean,
+    grouped_median,
 )
 from advisor.logs.run import LoggedRun
 
@@ -229,8 +229,8 @@ def _binned(side: _Side, sl: slice, lo: int, span: int, n: int, floor: float):
     of = np.zeros(len(steps), dtype=np.int64) if span <= 0 else \
         np.minimum(((steps - lo) / span * n).astype(np.int64), n - 1)
     count = np.bincount(of, minlength=n)
-    level = _grouped_median(x, of, n)
-    sigma = 1.4826 * _grouped_median(np.abs(x - level[of]), of, n)
+    level = grouped_median(x, of, n)
+    sigma = 1.4826 * grouped_median(np.abs(x - level[of]), of, n)
     solid = count >= 5
     if solid.any():
         typical = float(np.median(sigma[solid]))
@@ -372,7 +372,9 @@ def compare_role(role: str, a: LoggedRun, b: LoggedRun,
         at = _refine(sa, sb, g.start(prev), g.start(bin0 + 1) - 1, sign, gap)
         step = g.start(bin0) if at is None else at
         rc.ratio_at_departure = _ratio(float(raw(g.level_b[bin0])), float(raw(g.level_a[bin0])))
-        rc.departed_at_end = bool(np.all(signs[-k:] == sign))
+        # at the end B may still depart, either way: a run that fell below A first may end
+        # above it (a higher rate: faster at first, a higher floor later)
+        rc.departed_at_end = bool(signs[-1] != 0 and np.all(signs[-k:] == signs[-1]))
         if not rc.departed_at_end:
             last = first + int(np.flatnonzero(signs[first:] == sign)[-1])
             if last + 1 < len(g.both):
@@ -504,6 +506,10 @@ def _departure_sentence(r: RoleComparison, c: Comparison) -> str:
         head = f"A's {r.name} turns NaN/inf at step {step}; B's stays finite there"
     else:
         how = r.direction or ""
+        crossed = r.departed_at_end and r.final_a is not None and r.final_b is not None and \
+            (r.final_b > r.final_a) != (r.direction == "higher")
+        if crossed:
+            how += " at first"
         if r.ratio_at_end is not None and r.departed_at_end:
             how += f", {r.ratio_at_end:.2g}x A's by the end"
         elif r.departed_at_end and r.final_a is not None and r.final_b is not None:

@@ -6,14 +6,21 @@ the other reports (text wrapped at 80 columns, Markdown tables)."""
 
 from __future__ import annotations
 
+import json
 import textwrap
+from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advisor.facts.logs import MIN_POINTS, bin_series
 from advisor.logs.compare import ROLE_NAMES, Comparison, RoleComparison, finite_points
 from advisor.logs.run import LoggedRun
+from advisor.report.files import WritesFiles
 from advisor.report.svg import line_plot
+
+if TYPE_CHECKING:
+    from advisor.report.probe import ProbeReport
 
 WIDTH = 80
 COLUMNS = ("series", "departs at", "how", "B/A there", "B/A at end", "steps compared")
@@ -112,3 +119,56 @@ def comparison_plot(c: Comparison, a: LoggedRun, b: LoggedRun, role: str | None 
     name = ROLE_NAMES.get(role, role)
     return line_plot(series, title=f"{name[0].upper()}{name[1:]}: A and B", xlabel="step",
                      ylabel=name, logy=logy, marks=marks)
+
+
+COMPARISON_SCHEMA = "advisor-logs-comparison/1"
+
+
+class ComparisonReport(WritesFiles):
+    """`advisor logs A B`: the comparison first, then each run's own report (its diagnoses).
+
+    JSON: `{"schema": "advisor-logs-comparison/1", "comparison": {...}, "runs": [A, B]}`, each
+    run a probe-report document; text, Markdown and HTML in the same order."""
+
+    def __init__(self, comparison: Comparison, reports: list[ProbeReport],
+                 runs: list[LoggedRun]) -> None:
+        self.comparison = comparison
+        self.reports = reports
+        self.runs = runs
+
+    def worst_severity(self) -> str | None:
+        """The worst severity over both runs (`--fail-on`)."""
+        from advisor.report.logs import RunsReport
+
+        return RunsReport(self.reports).worst_severity()
+
+    def to_dict(self) -> dict:
+        return {"schema": COMPARISON_SCHEMA, "comparison": self.comparison.to_dict(),
+                "runs": [r.to_dict() for r in self.reports]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=str) + "\n"
+
+    def text(self) -> str:
+        return "\n".join([render_comparison_text(self.comparison),
+                          *(f"{letter}: {r.text()}" for letter, r in zip("AB", self.reports,
+                                                                          strict=True))])
+
+    def markdown(self) -> str:
+        return "\n".join([render_comparison_markdown(self.comparison),
+                          *(r.markdown() for r in self.reports)])
+
+    def html(self) -> str:
+        from advisor.report.html import html_page, report_body, style_for
+
+        c = self.comparison
+        body = [f"<h1>{escape(title(c))}</h1>", "<h2>Findings</h2><ul>"]
+        body += [f"<li>{escape(f)}</li>" for f in c.findings] + ["</ul>"]
+        a, b = self.runs
+        departed = [role for role, rc in c.roles.items() if rc.departure_step is not None]
+        for role in dict.fromkeys(["loss", *departed]):
+            if role in c.roles:
+                body.append(f"<figure>{comparison_plot(c, a, b, role)}</figure>")
+        for report in self.reports:
+            body += report_body(report)
+        return html_page(title(c), body, style_for(self.reports))

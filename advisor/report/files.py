@@ -60,3 +60,27 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+class WritesFiles:
+    """`write_json`, `write_markdown` and `write_html` for any report that renders itself
+    (`to_json()`, `markdown()`, `html()`), each written atomically: what `--json`,
+    `--markdown` and `--html` call on a probe, watch, logs or comparison report alike."""
+
+    def to_json(self) -> str:
+        raise NotImplementedError
+
+    def markdown(self) -> str:
+        raise NotImplementedError
+
+    def html(self) -> str:
+        raise NotImplementedError
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        return write_atomic(path, self.to_json())
+
+    def write_markdown(self, path: str | os.PathLike) -> Path:
+        return write_atomic(path, self.markdown())
+
+    def write_html(self, path: str | os.PathLike) -> Path:
+        return write_atomic(path, self.html())

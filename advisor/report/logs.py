@@ -8,13 +8,11 @@ Markdown and HTML call these functions for it, so every format says the same thi
 
 from __future__ import annotations
 
-import os
 from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import advisor.report.format as fmt
-from advisor.report.files import write_atomic
+from advisor.report.files import WritesFiles
 from advisor.report.svg import line_plot
 
 if TYPE_CHECKING:
@@ -190,7 +188,7 @@ def _marks(ev: dict[str, Any], *wanted: tuple[str, str]) -> dict[str, float]:
 RUNS_SCHEMA = "advisor-logs-report/1"
 
 
-class RunsReport:
+class RunsReport(WritesFiles):
     """The reports of several runs found under one log folder, written as one file of each kind:
     JSON `{"schema": "advisor-logs-report/1", "runs": [report, ...]}` (each report is the probe
     report document, so `advisor diagnose` reads any of them), Markdown and HTML one run after
@@ -226,14 +224,6 @@ class RunsReport:
         return html_page(f"advisor logs: {len(self.reports)} runs", body,
                          style_for(self.reports))
 
-    def write_json(self, path: str | os.PathLike[str]) -> Path:
-        return write_atomic(path, self.to_json())
-
-    def write_markdown(self, path: str | os.PathLike[str]) -> Path:
-        return write_atomic(path, self.markdown())
-
-    def write_html(self, path: str | os.PathLike[str]) -> Path:
-        return write_atomic(path, self.html())
 
 
 def for_runs(reports: list[ProbeReport]) -> ProbeReport | RunsReport:

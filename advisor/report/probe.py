@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from advisor.report.diagnosis import SEVERITIES, SEVERITY_RANK, Diagnosis
-from advisor.report.files import write_atomic
+from advisor.report.files import WritesFiles
 from advisor.report.html import render_probe_html
 from advisor.report.markdown import render_probe_markdown
 from advisor.report.text import render_probe_text
@@ -24,7 +23,7 @@ SCHEMA = "advisor-probe-report/1"
 
 
 @dataclass
-class ProbeReport:
+class ProbeReport(WritesFiles):
     """What `advisor.probe(...)` returns; `to_dict()` is the JSON document."""
 
     setup: dict[str, Any]
@@ -140,15 +139,6 @@ class ProbeReport:
 
     def html(self) -> str:
         return render_probe_html(self)
-
-    def write_json(self, path: str | Path) -> Path:
-        return write_atomic(path, self.to_json())
-
-    def write_markdown(self, path: str | Path) -> Path:
-        return write_atomic(path, self.markdown())
-
-    def write_html(self, path: str | Path) -> Path:
-        return write_atomic(path, self.html())
 
     def __str__(self) -> str:
         return self.text()

@@ -105,3 +105,43 @@ def test_reading_a_log_imports_no_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip().endswith("False False")
+
+
+def _rate_run(path: Path, mult: float, seed: int) -> Path:
+    """A loss pulled toward 0.3 at a speed set by the rate, pushed up by a floor that grows
+    with it: a 10x rate from step 1,200 falls faster at first and settles higher."""
+    rng = np.random.default_rng(seed)
+    loss, rows = 2.5, ["step,loss,lr"]
+    for s in range(3000):
+        lr = 1e-3 * (mult if s >= 1200 else 1.0)
+        loss = loss - lr * 0.5 * (loss - 0.3) + (lr - 1e-3) * 0.4
+        rows.append(f"{s},{loss + 0.03 * rng.standard_normal()!r},{lr!r}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_two_runs_compared_say_where_b_departs_and_why(tmp_path, capsys):
+    a = _rate_run(tmp_path / "a.csv", 1.0, seed=0)
+    b = _rate_run(tmp_path / "b.csv", 10.0, seed=1)
+    out, page = tmp_path / "c.json", tmp_path / "c.html"
+    assert main(["logs", str(a), str(b), "--json", str(out), "--html", str(page)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("advisor logs: b (B) compared with a (A)")
+    said = " ".join(printed.split())
+    assert "B's loss departs from A's at step 1,2" in said
+    assert "(lower at first, 1.3x A's by the end), where its learning rate is 10x higher " \
+           "(from step 1,200)" in said
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "advisor-logs-comparison/1"
+    assert doc["comparison"]["roles"]["lr"]["departure_step"] == 1200
+    assert [r["setup"]["name"] for r in doc["runs"]] == ["a", "b"]
+    assert page.read_text().count("B departs") >= 2   # the loss and the rate plots
+
+
+def test_comparing_a_folder_of_several_runs_asks_for_one(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    write_csv(runs / "x.csv")
+    write_csv(runs / "y.csv")
+    assert main(["logs", str(runs), str(runs / "x.csv")]) == 2
+    assert "holds 2 runs (x, y)" in capsys.readouterr().err
