@@ -18,7 +18,7 @@ import pytest
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.launch import classify
 from advisor.tui.logs import is_log_path, step_curve
-from tui_helpers import pick, rendered, text_of, wait_for_screen, wait_until
+from tui_helpers import pick, ready, rendered, text_of, wait_for_screen, wait_until
 
 from advisor.cli import main
 from advisor.errors import EXIT_USAGE
@@ -269,6 +269,27 @@ async def test_a_tag_the_run_lacks_is_said_in_a_message(builtin_kb, tmp_path):
         assert "train/missing" in app.screen.message_text
         await pilot.press("escape")
         await wait_for_screen(pilot, "HomeScreen")
+
+
+async def test_a_log_opens_from_the_home_screen_too(builtin_kb, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    log = write_csv(tmp_path / "run.csv", steps=60)
+    app = AdvisorApp(kb=builtin_kb)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for path in (empty, log):
+            await pilot.press("o")
+            await wait_for_screen(pilot, "PromptScreen")
+            app.screen.query_one("#prompt-input").value = str(path)
+            await pilot.press("enter")
+            if path == empty:  # said in a message, and back home
+                await wait_for_screen(pilot, "MessageScreen")
+                assert f"{empty}: no logs found" in app.screen.message_text
+                await pilot.press("escape")
+                await wait_for_screen(pilot, "HomeScreen")
+        await wait_for_screen(pilot, "ResultsScreen")
+        assert app.screen.log_report.setup["name"] == "run"
 
 
 # ------------------------------------------------------------------ the command line

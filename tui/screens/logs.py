@@ -165,15 +165,20 @@ class LogsScreen(Screen):
         """The message over the list when a picked run fails; else in place of this screen."""
         if self not in self.app.screen_stack:
             return
+        from advisor.tui.screens.dialogs import MessageScreen
+
+        box = MessageScreen(CANNOT_OPEN, message, error=True)
         if self.picking:
             self.stage = "picking"
             self._status(Text(f"{len(self.runs)} runs found: pick one", style="bold"))
+            self.app.push_screen(box)
+            return
+        self.stage = "failed"
+        self._status(Text(message, style="red"))
+        if self.is_current:  # closing the message leads back to where the logs were asked
+            self.app.switch_screen(box)
         else:
-            self.stage = "failed"
-            self._status(Text(message, style="red"))
-            if self.is_current:
-                self.app.pop_screen()
-        self.advisor.show_message(CANNOT_OPEN, message, error=True)
+            self.app.push_screen(box)
 
     def _status(self, text: Text) -> None:
         self.query_one("#logs-status", Plain).update(text)
