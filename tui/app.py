@@ -44,11 +44,11 @@ ProbeRunner = Callable[[str, Callable[["ProbeEvent"], None], threading.Event, di
 
 @dataclass(frozen=True)
 class Start:
-    """What `advisor tui TARGET` asked for: probe a setup, open a saved report, or watch a
-    script (`advisor tui --watch SCRIPT.py ARGS...`; `target` is then the command line as after
-    `python`)."""
+    """What `advisor tui TARGET` asked for: probe a setup, open a saved report, open a finished
+    run's logs (a log folder or file), or watch a script (`advisor tui --watch SCRIPT.py
+    ARGS...`; `target` is then the command line as after `python`)."""
 
-    kind: Literal["probe", "report", "watch"]
+    kind: Literal["probe", "report", "logs", "watch"]
     target: str
 
 
@@ -60,7 +60,7 @@ class AdvisorApp(App[int]):
     # to the default screen (Home), and loading them together keeps the cascade predictable.
     CSS_PATH = ["app.tcss", *(f"screens/{name}.tcss"
                               for name in ("home", "guided", "results", "kb_browser", "probe",
-                                           "watch"))]
+                                           "watch", "logs"))]
     TITLE = "advisor"
     SUB_TITLE = "deep-learning training troubleshooter"
     ENABLE_COMMAND_PALETTE = False
@@ -73,7 +73,8 @@ class AdvisorApp(App[int]):
                  export_dir: str | Path | None = None,
                  probe_options: dict[str, Any] | None = None,
                  probe_runner: ProbeRunner | None = None,
-                 watch_options: dict[str, Any] | None = None) -> None:
+                 watch_options: dict[str, Any] | None = None,
+                 logs_options: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.kb_dirs = [str(d) for d in kb_dirs]
         self.start = start
@@ -82,6 +83,7 @@ class AdvisorApp(App[int]):
         self.probe_options = dict(probe_options or {})  # steps, budget... (tests keep it short)
         self.probe_runner: ProbeRunner = probe_runner or _run_probe
         self.watch_options = dict(watch_options or {})  # steps, budget, follow, every_step
+        self.logs_options = dict(logs_options or {})  # run, mapping (advisor tui --run, --map)
         self.kb: KnowledgeBase | None = None
         self.engine: Engine | None = None
         self.kb_problems: list[Problem] = []
@@ -133,10 +135,12 @@ class AdvisorApp(App[int]):
                 self.open_report(start.target)
 
     def on_mount(self) -> None:
-        if self.start is not None and self.start.kind in ("probe", "watch"):
+        if self.start is not None and self.start.kind in ("probe", "logs", "watch"):
             start, self.start = self.start, None
             if start.kind == "probe":
                 self.start_probe(start.target)
+            elif start.kind == "logs":
+                self.open_logs(start.target, **self.logs_options)
             else:
                 self.start_watch(start.target)
 
@@ -216,6 +220,15 @@ class AdvisorApp(App[int]):
         from advisor.tui.screens.watch import WatchScreen
 
         self.push_screen(WatchScreen(line, self.watch_options))
+
+    def open_logs(self, path: str, *, run: str | None = None,
+                  mapping: dict[str, str] | None = None) -> None:
+        """Read a finished run's logs and show its diagnosis (the runs listed first when the
+        folder holds several and `run` names none); reading waits for no knowledge base, the
+        diagnosis does."""
+        from advisor.tui.screens.logs import LogsScreen
+
+        self.push_screen(LogsScreen(path, run=run, mapping=mapping))
 
     def browse_kb(self) -> None:
         def go() -> None:

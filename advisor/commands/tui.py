@@ -1,9 +1,11 @@
-"""`advisor tui [TARGET]`: the interactive terminal UI, on a saved report or a setup to probe;
-`advisor tui --watch SCRIPT.py [ARGS...]`: the same UI following a watch of your own script.
+"""`advisor tui [TARGET]`: the interactive terminal UI, on a saved report, a finished run's logs
+(`advisor logs`' PATH: a log folder or file) or a setup to probe; `advisor tui --watch SCRIPT.py
+[ARGS...]`: the same UI following a watch of your own script.
 
-The knowledge folders, a TARGET that is a folder and a script to watch that is not there are
-refused here, before Textual starts: a person gets the problem on the terminal (exit 2) instead
-of inside a screen.
+The knowledge folders, a log path that holds no log (or no run named --run, or a bad --map) and
+a script to watch that is not there are refused here, before Textual starts: a person gets the
+problem on the terminal (exit 2) instead of inside a screen. Finding the runs under a log path
+reads none of them, so this check stays quick on a big log.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 from advisor.commands.options import add_kb_option, check_knowledge, kb_dirs, positive_int
 from advisor.errors import UsageError
 
-EXPECTED = ("a saved report (.json, written by `advisor probe --json`) or a setup: a .py file "
-            "that defines setup(), file.py:func, or package.module:func")
+NOT_A_LOG = ("a saved report (.json, written by `advisor probe --json`) or a setup: a .py file "
+             "that defines setup(), file.py:func, or package.module:func")
+EXPECTED = f"a training log (a folder or file, as `advisor logs` reads), {NOT_A_LOG}"
 WATCH_HELP = """\
 watching your own script:
   advisor tui --watch train.py --epochs 3
@@ -35,10 +38,21 @@ watching your own script:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = ("advisor tui [--kb DIR] [TARGET]\n"
+                    "       advisor tui [--kb DIR] [--run NAME] [--map ROLE=TAG,...] LOG_PATH\n"
                     "       advisor tui [--kb DIR] [--steps N] --watch SCRIPT.py [ARGS...]")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = WATCH_HELP
-    parser.add_argument("target", nargs="?", help="a setup to probe, or a saved report .json")
+    parser.add_argument("target", nargs="?",
+                        help="a setup to probe, a saved report .json, or a training log: a "
+                             "TensorBoard folder or event file, a Hugging Face output_dir or "
+                             "trainer_state.json, a Lightning lightning_logs/ or metrics.csv, a "
+                             ".csv/.jsonl table (as `advisor logs PATH` reads)")
+    parser.add_argument("--run", metavar="NAME",
+                        help="with a log folder of several runs: open this one (else the TUI "
+                             "lists them to pick from)")
+    parser.add_argument("--map", metavar="ROLE=TAG,...",
+                        help="with a log: which logged tag plays which role, as for "
+                             "`advisor logs --map` (e.g. loss=train/loss,lr=lr-Adam)")
     parser.add_argument("--watch", metavar="SCRIPT.py [ARGS...]",
                         help="run your training script unchanged under `advisor watch` and "
                              "follow its loss live, then show the diagnoses (or -m MODULE "
@@ -64,7 +78,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_target(args.target)
+    logs_options = check_target(args.target, args.run, args.map)
     if args.watch is not None and args.target:
         raise UsageError(f"give either a TARGET ({args.target}) or --watch SCRIPT.py, not both")
     if args.steps is not None and args.watch is None:
@@ -81,13 +95,38 @@ def run(args: argparse.Namespace) -> int:
     if args.watch is not None:
         options = {"steps": args.steps} if args.steps else {}
         return run_tui(None, dirs, watch=args.watch, watch_options=options)
-    return run_tui(args.target, dirs)
+    return run_tui(args.target, dirs, logs_options=logs_options)
 
 
-def check_target(target: str | None) -> None:
-    """A folder is neither a report nor a setup: say so, and what is expected."""
-    if target and Path(target).expanduser().is_dir():
-        raise UsageError(f"{target}: is a directory; expected {EXPECTED}.")
+def check_target(target: str | None, run: str | None = None, map_text: str | None = None
+                 ) -> dict[str, object] | None:
+    """A log TARGET must hold a log (and the run named by --run, and a good --map): the
+    LogsError says what to give instead. Returns the log's options for the TUI, None when
+    TARGET is no log (--run and --map then are refused)."""
+    from advisor.tui.logs import is_log_path
+
+    if not target or not is_log_path(target):
+        for flag, value in (("--run", run), ("--map", map_text)):
+            if value is not None:
+                raise UsageError(f"{flag} goes with a training log TARGET (a log folder or "
+                                 f"file, as `advisor logs` reads); expected {EXPECTED}.")
+        return None
+    from advisor.logs.errors import LogsError
+    from advisor.logs.run import parse_mapping
+    from advisor.tui.logs import check_run, find_runs
+
+    mapping = parse_mapping(map_text)
+    path = Path(target).expanduser()
+    try:
+        runs = find_runs(path, mapping)
+    except LogsError as exc:
+        if not path.is_dir():
+            raise
+        raise LogsError(f"{exc}. ({target} is a directory, so it was read as a training log; "
+                        f"`advisor tui` also takes {NOT_A_LOG}.)") from None
+    if run is not None:
+        check_run(runs, run, target)
+    return {"run": run, "mapping": mapping}
 
 
 def check_watch(line: str) -> None:

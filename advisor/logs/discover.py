@@ -177,3 +177,23 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
         logged.notes[:0] = notes.get(where, [])
         runs.append(assign_roles(logged, roles))
     return runs
+
+
+def list_runs(path: str | os.PathLike[str], mapping: Mapping[str, str] | None = None
+              ) -> list[tuple[str, str, Path]]:
+    """The runs under `path` as (name, source, file or folder read), found without reading
+    them: what a caller offers to pick from (`advisor tui LOG_FOLDER`) before `read_logs(path,
+    run=name)` reads the one picked. Errors as `read_logs`'s: a missing path, a folder without
+    logs, a file of no known format."""
+    root = Path(path)
+    if not root.exists():
+        raise LogsError(f"{root}: no such file or folder; {WHAT_TO_GIVE}")
+    if not root.is_dir():
+        found = _read(lambda p, _n: _one_file(p, mapping), root, "")
+    else:
+        found, _ = _folder(root, mapping)
+        if not found:
+            raise LogsError(f"{root}: no logs found in this folder or below (looked for "
+                            "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
+                            f".jsonl files); {WHAT_TO_GIVE}")
+    return [(name, source, where) for name, source, where, _ in _unique(found)]

@@ -136,13 +136,18 @@ class HomeScreen(Screen):
         from advisor.tui.screens.dialogs import PromptScreen
 
         def chosen(path: str | None) -> None:
-            if path:
+            from advisor.tui.logs import is_log_path
+
+            if path and is_log_path(path):
+                self.advisor.open_logs(path)
+            elif path:
                 self.advisor.open_report(path)
 
         self.app.push_screen(PromptScreen(
             "Open a saved report",
             help="A JSON report with a 'facts' mapping, as written by `advisor probe --json` or "
-                 "exported from the results screen.",
+                 "exported from the results screen; or a finished run's training log (a log "
+                 "folder or file, as `advisor logs` reads).",
             placeholder="advisor-report.json"), chosen)
 
     def action_browse(self) -> None:

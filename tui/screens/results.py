@@ -6,6 +6,12 @@ order, with their sources), what made you think so (the evidence), and how exact
 concluded (the explanation tree: each rule that fired, its premise, nested conclusions). The
 report exports to Markdown and JSON with an atomic write, and the path is shown.
 
+A finished run's logs (`advisor tui LOG_PATH`, advisor.tui.screens.logs) open here too: above the
+diagnoses, the run's headline, the series read (their tags, points and steps) and the events found
+(the first NaN, spikes, divergence, overfitting onset), with the logged training loss drawn on its
+step axis; the exports (and H, HTML) write the log report itself, the document `advisor logs
+--json/--markdown/--html` writes.
+
 After a probe, "Verify remedies" (v) probes the setup again with `verify=True`: the remedies of
 the top diagnoses are tried on copies in short matched runs, and the results come back with
 each tried remedy's verdict under it and a "Verified" tab (the trials, the noise check, what
@@ -45,6 +51,8 @@ from advisor.report.reader import loss_curve
 if TYPE_CHECKING:
     from advisor.tui.app import AdvisorApp
 
+    from advisor.report.probe import ProbeReport
+
 NOTHING = panes.NOTHING
 ROLE_STYLE = {"title": "bold", "heading": "bold", "body": "", "dim": "dim",
               "source": "italic dim", "warning": "bold yellow",
@@ -52,6 +60,9 @@ ROLE_STYLE = {"title": "bold", "heading": "bold", "body": "", "dim": "dim",
               "trial:not_run": "dim",
               **{f"severity:{s}": style for s, style in SEVERITY_STYLE.items()}}
 VERIFY_HEADING = "Verifying the remedies of "
+LOG_NOTHING = ("Nothing in the knowledge base fired on the facts of this log.\n\n"
+               "Logs hold the run's logged scalars only: `advisor watch train.py` observes what "
+               "they cannot show (per-layer statistics, data checks, the loop's wiring).")
 NO_SETUP = ("Verifying remedies needs a setup to try them on: probe your setup from the home "
             "screen, then verify from its results.")
 
@@ -63,7 +74,7 @@ def styled(segments: list[panes.Segment]) -> Text:
 
 class ResultsScreen(Screen):
     """Keys: 1/2/3(/4) remedies/evidence/how(/verified), v verify remedies (after a probe),
-    m Markdown, j JSON, escape back, h home."""
+    m Markdown, j JSON, H HTML (of a log report), escape back, h home."""
 
     BINDINGS = [
         Binding("1", "tab('remedies')", "Remedies"),
@@ -73,6 +84,7 @@ class ResultsScreen(Screen):
         Binding("v", "verify", "Verify remedies"),
         Binding("m", "export('md')", "Markdown"),
         Binding("j", "export('json')", "JSON"),
+        Binding("H", "export('html')", "HTML"),
         Binding("escape", "back", "Back"),
         Binding("h", "home", "Home"),
     ]
@@ -80,8 +92,11 @@ class ResultsScreen(Screen):
     def __init__(self, result: Any, *, series: dict[str, list[float]] | None = None,
                  probe_spec: str | None = None, trials: list[dict[str, Any]] | None = None,
                  verification: dict[str, Any] | None = None,
-                 remedy_trials: dict[tuple[str, str], dict[str, Any]] | None = None) -> None:
+                 remedy_trials: dict[tuple[str, str], dict[str, Any]] | None = None,
+                 log_report: ProbeReport | None = None) -> None:
         """`result`: the engine's DiagnosisResult or a Diagnosis (e.g. read from a report).
+        `log_report`: the report of a run's logs these diagnoses are of (what was read and
+        the events are shown, and the exports write it);
         `probe_spec`: the setup the facts were probed from (its remedies can be verified);
         `trials`, `verification`: what a verification measured, attached to the remedies
         (`remedy_trials`: the verified report's, by diagnosis and action, for remedies whose
@@ -92,6 +107,7 @@ class ResultsScreen(Screen):
             self.result = self.result.with_trials(list(trials or []), verification,
                                                   remedy_trials)
         self.probe_spec = probe_spec
+        self.log_report = log_report
         # listed grouped by severity for the eye; within a group the engine's order (root
         # causes before the symptoms they explain) is kept, since the sort is stable. The
         # result itself, and so every export, keeps the engine's order.
@@ -107,9 +123,18 @@ class ResultsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Plain(styled(panes.summary(self.result)), id="results-summary")
+        if self.log_report is not None:
+            from advisor.tui.logs import log_lines
+
+            yield Plain(styled(log_lines(self.log_report)), id="results-log")
         curve = loss_curve(self.series)
         if len(curve) > 1:
             yield Sparkline(curve, id="results-loss")
+            if self.log_report is not None:
+                from advisor.tui.logs import loss_caption
+
+                yield Plain(Text(loss_caption(self.log_report), style="dim"),
+                            id="results-loss-caption")
         with Horizontal(id="results-body"):
             yield OptionList(*self._options(), id="diagnoses")
             with TabbedContent(id="detail", initial="remedies"):
@@ -147,6 +172,8 @@ class ResultsScreen(Screen):
             return self.verified
         if action == "verify":
             return self.probe_spec is not None
+        if action == "export" and parameters == ("html",):
+            return self.log_report is not None
         return True
 
     def _options(self) -> list[Option]:
@@ -167,8 +194,9 @@ class ResultsScreen(Screen):
         evidence = self.query_one("#evidence-text", Plain)
         how = self.query_one("#how-tree", Plain)
         if f is None:
-            remedies.update(NOTHING)
-            evidence.update(NOTHING)
+            nothing = NOTHING if self.log_report is None else LOG_NOTHING
+            remedies.update(nothing)
+            evidence.update(nothing)
             how.update("no diagnosis")
             return
         remedies.update(styled(panes.remedies_pane(f, self.result)))
@@ -182,13 +210,14 @@ class ResultsScreen(Screen):
     def action_export(self, kind: str) -> None:
         from advisor.tui.screens.dialogs import PromptScreen
 
-        default = self.advisor.export_dir / f"advisor-report.{kind}"
+        stem = "advisor-report" if self.log_report is None else "advisor-logs"
+        default = self.advisor.export_dir / f"{stem}.{kind}"
 
         def chosen(path: str | None) -> None:
             if path:
                 self.export(kind, path)
 
-        label = "Markdown" if kind == "md" else "JSON"
+        label = {"md": "Markdown", "html": "HTML"}.get(kind, "JSON")
         self.app.push_screen(PromptScreen(
             f"Export the report as {label}", value=str(default),
             help="The folder must exist. The file is written atomically: a reader never sees "
@@ -202,7 +231,7 @@ class ResultsScreen(Screen):
         target = Path(path).expanduser()
         if not target.is_absolute():
             target = self.advisor.export_dir / target
-        text = render_markdown(self.result) if kind == "md" else self._json()
+        text = self._text(kind)
         status = self.query_one("#results-status", Plain)
         try:
             written = write_atomic(target, text).resolve()
@@ -216,6 +245,14 @@ class ResultsScreen(Screen):
         status.update(Text(f"Saved to {written}", style="green"))
         self.notify(f"Saved to {written}", title="Export", timeout=6, markup=False)
         return written
+
+    def _text(self, kind: str) -> str:
+        """What `kind` (md, json, html) writes: the diagnosis, or a log's whole report."""
+        if self.log_report is not None:
+            from advisor.tui.logs import export_text
+
+            return export_text(self.log_report, "markdown" if kind == "md" else kind)
+        return render_markdown(self.result) if kind == "md" else self._json()
 
     def _json(self) -> str:
         if not self.series:
