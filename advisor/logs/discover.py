@@ -151,18 +151,7 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
               mapping: Mapping[str, str] | None = None) -> list[LoggedRun]:
     """Every run under `path` (or only `run`), read, with roles assigned from `mapping`."""
     root = Path(path)
-    if not root.exists():
-        raise LogsError(f"{root}: no such file or folder; {WHAT_TO_GIVE}")
-    notes: dict[Path, list[str]] = {}
-    if root.is_dir():
-        found, notes = _folder(root, mapping)
-        if not found:
-            raise LogsError(f"{root}: no logs found in this folder or below (looked for "
-                            "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
-                            f".jsonl files); {WHAT_TO_GIVE}")
-    else:
-        found = _read(lambda p, _n: _one_file(p, mapping), root, "")
-    found = _unique(found)
+    found, notes = _find(root, mapping)
     if run is not None:
         chosen = [f for f in found if f[0] == run]
         if not chosen:
@@ -185,15 +174,21 @@ def list_runs(path: str | os.PathLike[str], mapping: Mapping[str, str] | None = 
     them: what a caller offers to pick from (`advisor tui LOG_FOLDER`) before `read_logs(path,
     run=name)` reads the one picked. Errors as `read_logs`'s: a missing path, a folder without
     logs, a file of no known format."""
-    root = Path(path)
+    found, _ = _find(Path(path), mapping)
+    return [(name, source, where) for name, source, where, _ in found]
+
+
+def _find(root: Path, mapping: Mapping[str, str] | None
+          ) -> tuple[list[Found], dict[Path, list[str]]]:
+    """The runs under ROOT (names made unique) and the notes about what was left out; a
+    missing path, a folder without logs and a file of no known format are LogsErrors."""
     if not root.exists():
         raise LogsError(f"{root}: no such file or folder; {WHAT_TO_GIVE}")
     if not root.is_dir():
-        found = _read(lambda p, _n: _one_file(p, mapping), root, "")
-    else:
-        found, _ = _folder(root, mapping)
-        if not found:
-            raise LogsError(f"{root}: no logs found in this folder or below (looked for "
-                            "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
-                            f".jsonl files); {WHAT_TO_GIVE}")
-    return [(name, source, where) for name, source, where, _ in _unique(found)]
+        return _unique(_read(lambda p, _n: _one_file(p, mapping), root, "")), {}
+    found, notes = _folder(root, mapping)
+    if not found:
+        raise LogsError(f"{root}: no logs found in this folder or below (looked for "
+                        "TensorBoard event files, trainer_state.json, metrics.csv, .csv and "
+                        f".jsonl files); {WHAT_TO_GIVE}")
+    return _unique(found), notes
