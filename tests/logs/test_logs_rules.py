@@ -188,6 +188,18 @@ def healthy_per_epoch(seed: int, epochs: int = 60) -> LoggedRun:
                     epoch=(steps, e))
 
 
+def healthy_fp16(seed: int, n: int = 12_000) -> LoggedRun:
+    """A Hugging Face fp16 run: the GradScaler's first steps and a few later ones overflow, so
+    the logged gradient norm is inf there while the loss stays finite (those steps were
+    skipped, as loss scaling intends)."""
+    run = healthy_hf(seed, n)
+    g = run.series["grad_norm"]
+    rng = np.random.default_rng(seed)
+    g.values[:3] = np.inf
+    g.values[rng.choice(np.arange(10, len(g.values)), 5, replace=False)] = np.inf
+    return run
+
+
 HEALTHY = {
     "cosine_clipped": healthy_cosine,
     "cosine_sparse_tails": lambda seed: healthy_cosine(seed, n=60_000, every=20, tails=True),
@@ -198,6 +210,7 @@ HEALTHY = {
     "outlier_batches": healthy_outliers,
     "plateau_scheduler": healthy_plateau_scheduler,
     "per_epoch": healthy_per_epoch,
+    "fp16_skipped_steps": healthy_fp16,
 }
 
 
@@ -366,6 +379,19 @@ def test_diverging_run_is_loss_diverging_and_lr_too_high(seed: int, kb):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_gradient_norm_overflowing_while_the_loss_diverges(seed: int, kb):
+    """The pre-clip norm grows with the diverging loss until it overflows to inf (the loss
+    still finite): exploding gradients, besides the divergence."""
+    run = diverging_run(seed)
+    g = run.series["grad_norm"]
+    g.values[g.steps >= 0.9 * len(g.steps)] = np.inf
+    got = found(run, kb)
+    assert got["exploding_gradients"][0] == "error"
+    assert got["loss_diverging"][0] == "error"
+    assert "nonfinite_values" not in got      # the loss itself never was NaN
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_overfitting_run_is_overfitting(seed: int, kb):
     got = found(overfitting_run(seed), kb)
     assert got["overfitting"][0] == "warning" and got["overfitting"][1] >= 0.75
@@ -465,3 +491,69 @@ def test_every_log_fact_is_declared_with_its_type(kb):
         assert kb.facts[name].accepts(value), (name, value)
     declared = {n for n in kb.facts if n.startswith("logs.")}
     assert declared == set(seen), declared ^ set(seen)   # the runs above show every fact
+
+
+# ------------------------------------------------------------------ through real log files
+TB_TAGS = {"loss": "train/loss", "val_loss": "val/loss", "lr": "train/lr",
+           "grad_norm": "train/grad_norm", "epoch": "epoch"}
+
+
+def write_tensorboard(run: LoggedRun, folder) -> None:
+    """The run's series as torch's SummaryWriter writes them (NaN kept)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as exc:
+        pytest.skip(f"torch.utils.tensorboard needs the tensorboard package: {exc}")
+    writer = SummaryWriter(str(folder))
+    for role, series in run.series.items():
+        for step, value in zip(series.steps.tolist(), series.values.tolist(), strict=True):
+            writer.add_scalar(TB_TAGS[role], value, step)
+    writer.close()
+
+
+@pytest.mark.parametrize(("make", "expect"), [
+    (lambda: diverging_run(11, n=6_000), "loss_diverging"),
+    (lambda: schedule_per_batch_run(11, "step", epochs=10, batches=600),
+     "scheduler_stepped_per_batch"),
+    (lambda: healthy_cosine(11, n=6_000), None),
+], ids=["diverging", "stepped_per_batch", "healthy"])
+def test_tensorboard_event_files_end_to_end(make, expect, tmp_path, kb):
+    """Written by SummaryWriter, read back by advisor's TensorBoard reader, judged, diagnosed."""
+    from advisor.logs import read_logs
+
+    write_tensorboard(make(), tmp_path / "run")
+    (run,) = read_logs(tmp_path / "run")
+    got = found(run, kb)
+    if expect is None:
+        assert severities(got, "error") == [] and len(severities(got, "warning")) <= 1, got
+    else:
+        assert got[expect][0] == "error", got
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["healthy", "hidden_nan"])
+def test_huggingface_trainer_state_end_to_end(hidden: bool, tmp_path, kb):
+    """A trainer_state.json as the Trainer writes it, with NaN losses hidden as 0.0 (grad norm
+    NaN) from 70 % of the run: nonfinite_values; without them, a clean fine-tune."""
+    from advisor.logs import read_logs
+    from tests.logs.test_readers import write_trainer_state
+
+    run = hidden_nan_run(12, n=6_000) if hidden else healthy_hf(12, n=6_000)
+    by_step: dict[int, dict] = {}
+    for role, key in (("loss", "loss"), ("lr", "learning_rate"), ("grad_norm", "grad_norm"),
+                      ("epoch", "epoch")):
+        series = run.series[role]
+        for step, value in zip(series.steps.tolist(), series.values.tolist(), strict=True):
+            by_step.setdefault(step, {"step": step})[key] = value
+    history = [by_step[s] for s in sorted(by_step)]
+    val = run.series["val_loss"]
+    for step, value in zip(val.steps.tolist(), val.values.tolist(), strict=True):
+        history.append({"epoch": by_step[step]["epoch"], "eval_loss": value, "step": step})
+    history.sort(key=lambda row: row["step"])
+    path = write_trainer_state(tmp_path / "out" / "trainer_state.json", history, 6_000)
+    (read,) = read_logs(path)
+    assert bool(read.hidden_nan_steps) is hidden
+    got = found(read, kb)
+    if hidden:
+        assert got["nonfinite_values"][0] == "error"
+    else:
+        assert severities(got, "error") == [] and len(severities(got, "warning")) <= 1, got
