@@ -55,6 +55,8 @@ DIVERGE_BAND = 0.05      # onset: the level left 5 % above its lowest for good
 SMOOTH_BINS = 9          # running median over bin levels (curves.rolling_median) for "lowest"
 PLATEAU_REL = 0.01       # meaningful improvement: 1 % of the level ...
 PLATEAU_Z = 5.0          # ... and 5 standard errors of a smoothed level
+PLATEAU_MIN_BINS = 6     # filled bins the plateau needs (as the divergence does): with 2 or 3
+                         # bins (a per-epoch log) the last bin is "the plateau" whatever the curve
 OSC_MIN_POINTS = 200     # oscillation is judged only on densely logged series
 OSC_MIN_BINS = 20
 OSC_TURNS = 6            # the smoothed level changes direction 6 times (3 swings) ...
@@ -451,9 +453,10 @@ def judge_loss(run: LoggedRun, c: Clean, ctx: dict) -> Judgement:
         if div["diverged"]:
             j.facts["logs.divergence_step"] = div["step"]
         j.details["divergence"] = div
-    frac, begin = plateau_fraction(steps, bins)
-    j.facts["logs.plateau_fraction"] = frac
-    j.details["plateau_from_step"] = begin
+    if int(bins.filled.sum()) >= PLATEAU_MIN_BINS:
+        frac, begin = plateau_fraction(steps, bins)
+        j.facts["logs.plateau_fraction"] = frac
+        j.details["plateau_from_step"] = begin
     osc = oscillating(x, bins)
     if osc is not None:
         j.facts["logs.oscillating"] = osc.pop("oscillating")
