@@ -431,7 +431,8 @@ def judge_loss(run: LoggedRun, c: Clean, ctx: dict) -> Judgement:
     trends = segment_trends(steps, x, bins)
     decided = [t for t in trends if t is not None]
     if decided:
-        j.facts["logs.loss_trend_segments"] = trends
+        j.details["loss_trend_segments"] = trends   # a list: the report shows it, rules
+        # reason over its last decided entry
         j.facts["logs.loss_trend_last"] = decided[-1]
     spikes = find_spikes(steps, x, bins, SPIKE_REL * np.abs(bins.level), span, recover=True,
                          restarts=ctx["lr_restart_steps"])

@@ -71,6 +71,10 @@ def event_sentences(report: ProbeReport) -> list[str]:
     ev = _summary(report).get("events", {})
     hidden = _summary(report).get("hidden_nan_count", 0)
     out = []
+    trends = report.details.get("loss_trend_segments")
+    if trends:
+        out.append("the training loss, quarter by quarter of the run: "
+                   + ", ".join(t or "undecided" for t in trends))
     if "first_nonfinite_step" in ev:
         said = f"the loss is first non-finite at step {step(ev['first_nonfinite_step'])}"
         if hidden:

@@ -74,8 +74,9 @@ def test_healthy_run_raises_no_alarm(tails: bool):
     assert f["logs.grad_spike_count"] == 0
     assert "logs.grad_spikes_lead_loss_spikes" not in f   # no loss spike to lead
     assert 0 < f["logs.train_val_gap"] < 0.2
-    assert f["logs.loss_trend_segments"][:2] == ["decreasing", "decreasing"]
-    assert "increasing" not in f["logs.loss_trend_segments"]
+    trends = j.details["loss_trend_segments"]
+    assert trends[:2] == ["decreasing", "decreasing"]
+    assert "increasing" not in trends
     assert not any(f.get(k) for k in ALARMS)
 
 
@@ -145,10 +146,11 @@ def test_divergence_onset():
     level = 1.0 + 2.0 * np.exp(-s / 4000)
     level = level + np.where(s > 30_000, np.expm1((s - 30_000) / 6000), 0.0)
     loss = level * (1 + 0.05 * rng.standard_normal(N))
-    f = judge_logs(make_run(loss=(s, loss))).facts
+    j = judge_logs(make_run(loss=(s, loss)))
+    f = j.facts
     assert f["logs.diverged"] is True
     assert 29_500 <= f["logs.divergence_step"] <= 31_500   # left its lowest for good
-    assert f["logs.loss_trend_segments"][-1] == "increasing"
+    assert j.details["loss_trend_segments"][-1] == "increasing"
     assert f["logs.loss_trend_last"] == "increasing"
 
 
@@ -157,9 +159,10 @@ def test_plateau():
     s = np.arange(N)
     level = 1.0 + 2.0 * np.exp(-s / 800)
     loss = level * (1 + 0.05 * rng.standard_normal(N))
-    f = judge_logs(make_run(loss=(s, loss))).facts
+    j = judge_logs(make_run(loss=(s, loss)))
+    f = j.facts
     assert f["logs.plateau_fraction"] > 0.8
-    assert f["logs.loss_trend_segments"][1:] == ["flat", "flat", "flat"]
+    assert j.details["loss_trend_segments"][1:] == ["flat", "flat", "flat"]
     assert f["logs.diverged"] is False
 
 
