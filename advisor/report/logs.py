@@ -158,18 +158,21 @@ def logs_plots(report: ProbeReport) -> list[str]:
     curves = {ROLE_LABELS[r]: _points(series[r]) for r in ("loss", "val_loss") if r in series}
     if curves:
         out.append(line_plot(curves, title="Loss", xlabel="step", ylabel="loss",
-                             logy=_positive(series, "loss", "val_loss"), marks=loss_marks))
+                             logy=_positive(series, "loss", "val_loss"), marks=loss_marks,
+                             span_marks=True))
     if "lr" in series:
         out.append(line_plot({"learning rate": _points(series["lr"])}, title="Learning rate",
                              xlabel="step", ylabel="learning rate",
-                             marks=_marks(ev, ("lr_zero_step", "lr reaches 0"))))
+                             marks=_marks(ev, ("lr_zero_step", "lr reaches 0")),
+                             span_marks=True))
     if "grad_norm" in series:
         marks = _marks(ev, ("grad_first_nonfinite_step", "NaN"))
         for i, s in enumerate(ev.get("grad_spikes", [])[:MAX_SPIKE_MARKS]):
             marks[f"spike {i + 1}"] = s
         out.append(line_plot({"gradient norm": _points(series["grad_norm"])},
                              title="Gradient norm", xlabel="step", ylabel="gradient norm",
-                             logy=_positive(series, "grad_norm"), marks=marks))
+                             logy=_positive(series, "grad_norm"), marks=marks,
+                             span_marks=True))
     if "val_metric" in series:
         out.append(line_plot({series["val_metric"]["tag"]: _points(series["val_metric"])},
                              title="Validation metric", xlabel="step", ylabel="metric"))

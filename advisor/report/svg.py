@@ -38,10 +38,12 @@ def _label(v: float, log: bool) -> str:
 
 def line_plot(series: dict[str, Sequence[Point]], *, title: str, xlabel: str, ylabel: str,
               logx: bool = False, logy: bool = False, width: int = 640, height: int = 300,
-              marks: dict[str, float] | None = None) -> str:
+              marks: dict[str, float] | None = None, span_marks: bool = False) -> str:
     """An SVG element with one polyline per named series (up to 10 colours, legend below).
 
-    `marks` draws labelled vertical lines at x values (e.g. the suggested learning rate)."""
+    `marks` draws labelled vertical lines at x values (e.g. the suggested learning rate); a
+    mark outside the data's x range is left out, unless `span_marks` widens the range to
+    show it (the step a loss turned NaN lies just past its last finite point)."""
     left, right, top, bottom = 64, 16, 28, 44
     data = {k: _finite(v, logx, logy) for k, v in series.items()}
     data = {k: v for k, v in data.items() if v}
@@ -57,6 +59,9 @@ def line_plot(series: dict[str, Sequence[Point]], *, title: str, xlabel: str, yl
                      'no data</text></svg>')
         return "".join(parts)
     xs = [p[0] for v in data.values() for p in v]
+    if span_marks:
+        xs += [math.log10(m) if logx else m for m in (marks or {}).values()
+               if m is not None and math.isfinite(m) and not (logx and m <= 0)]
     ys = [p[1] for v in data.values() for p in v]
     x0, x1 = min(xs), max(xs)
     y0, y1 = min(ys), max(ys)

@@ -134,6 +134,7 @@ def train(recipe: Recipe, log: Callable[[str, float, int], None]) -> None:
         log("train/loss", loss.item(), step)
         log("train/grad_norm", float(norm), step)
         log("train/lr", opt.param_groups[0]["lr"], step)
+        log("epoch", step / per_epoch, step)
         opt.step()
         sched.step()
         if (step + 1) % recipe.val_every == 0:
@@ -154,7 +155,8 @@ def tensorboard_run(logdir: Path, kind: str) -> Path:
 
 
 def csv_run(path: Path, kind: str) -> Path:
-    """The same run as a plain CSV of step,tag columns (one row per step, blanks where none)."""
+    """The same run as a plain CSV of step,tag columns (one row per step, blanks where none),
+    without the epoch: a table that says nothing of epochs."""
     rows: dict[int, dict[str, float]] = {}
     train(KINDS[kind], lambda tag, value, step: rows.setdefault(step, {}).__setitem__(tag, value))
     tags = ["train/loss", "train/grad_norm", "train/lr", "val/loss"]

@@ -60,11 +60,14 @@ def test_lightning_csvlogger_run_of_each_kind(kind, tmp_path):
     _check(report, EXPECTED[kind])
 
 
-@pytest.mark.parametrize("kind", ["nan", "healthy"])
-def test_csv_table_of_each_kind(kind, tmp_path):
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("nan", "nonfinite_values"), ("healthy", None),
+    # no epoch column: the rate stuck at zero is misuse, stepping per batch cannot be told
+    ("scheduler_per_batch", "scheduler_misuse")])
+def test_csv_table_of_each_kind(kind, expected, tmp_path):
     report = _advisor_logs(real_runs.csv_run(tmp_path / f"{kind}.csv", kind), tmp_path)
     assert report["setup"]["source"] == "csv"
-    _check(report, EXPECTED[kind])
+    _check(report, expected)
 
 
 def test_hugging_face_trainer_run_whose_nan_losses_the_trainer_hid(tmp_path):
