@@ -555,8 +555,10 @@ def _explanation(r: RoleComparison, c: Comparison) -> str:
         since = f" (from step {other.departure_step:,})" \
             if other.departure_step < r.departure_step else ""
         said.append(f"its {other.name} is {ratio_text(ratio)}{since}")
-    if said:
-        return ", where " + " and ".join(said)
+    if said:   # "..., where A's is still finite" already used "where"
+        joined = " and ".join(said)
+        return f"; there {joined}" if r.direction in ("nonfinite", "finite") else \
+            f", where {joined}"
     quiet = [c.roles[o].name for o in causes if o in c.roles and c.roles[o].compared
              and (c.roles[o].departure_step is None or c.roles[o].departure_step > reach)]
     if quiet:
@@ -632,7 +634,11 @@ def _final_sentence(r: RoleComparison) -> str | None:
     same_end = r.range_a is not None and r.range_b is not None and \
         abs(r.range_a[1] - r.range_b[1]) <= max(r.bin_width, 1.0)
     where = "ends with" if same_end else f"has at step {r.overlap[1]:,}, the last step both log,"
+    if r.nonfinite_a is not None or r.nonfinite_b is not None:
+        return None   # the NaN was said; the last finite values compare nothing
     if not r.departed_at_end:
+        if r.rejoined_step is None:
+            return None   # the end is neither departed for good nor back within noise
         return f"B {where} a {r.name} within noise of A's ({values})."
     if r.ratio_at_end is None:
         how = "higher" if r.final_b > r.final_a else "lower"
