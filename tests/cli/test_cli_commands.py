@@ -71,7 +71,8 @@ def marked(tmp_path):
 
 # ----------------------------------------------------------------------------- the table
 def test_every_command_is_one_row_of_the_table_with_add_arguments_and_run():
-    assert [c.name for c in COMMANDS] == ["kb", "diagnose", "probe", "demo", "tui", "watch"]
+    assert [c.name for c in COMMANDS] == ["kb", "diagnose", "probe", "demo", "tui", "watch",
+                                         "logs"]
     for command in COMMANDS:
         module = command.load()
         assert module.__name__ == f"advisor.commands.{command.name}"
