@@ -73,7 +73,7 @@ def _logs(args: argparse.Namespace) -> int:
     if len(args.paths) == 2:
         return _compare(args, mapping, dirs)
     from advisor.logs.analyse import analyse_logs
-    from advisor.report.logs import for_runs
+    from advisor.report.runs import for_runs
 
     report = for_runs(analyse_logs(args.paths[0], run=args.run, mapping=mapping,
                                    kb_dirs=dirs))

@@ -17,6 +17,8 @@ from advisor.facts.logs import MIN_POINTS, bin_series
 from advisor.logs.compare import ROLE_NAMES, Comparison, RoleComparison, finite_points
 from advisor.logs.run import LoggedRun
 from advisor.report.files import WritesFiles
+from advisor.report.html import html_page, report_body, style_for
+from advisor.report.runs import RunsReport
 from advisor.report.svg import line_plot
 
 if TYPE_CHECKING:
@@ -138,8 +140,6 @@ class ComparisonReport(WritesFiles):
 
     def worst_severity(self) -> str | None:
         """The worst severity over both runs (`--fail-on`)."""
-        from advisor.report.logs import RunsReport
-
         return RunsReport(self.reports).worst_severity()
 
     def to_dict(self) -> dict:
@@ -159,8 +159,6 @@ class ComparisonReport(WritesFiles):
                           *(r.markdown() for r in self.reports)])
 
     def html(self) -> str:
-        from advisor.report.html import html_page, report_body, style_for
-
         c = self.comparison
         body = [f"<h1>{escape(title(c))}</h1>", "<h2>Findings</h2><ul>"]
         body += [f"<li>{escape(f)}</li>" for f in c.findings] + ["</ul>"]

@@ -28,7 +28,7 @@ from advisor.kb.model import KnowledgeBase, Location, Problem
 from advisor.kb.semantics import check_facts
 from advisor.kb.yamlsource import YamlDocument, YamlError, decode_utf8, parse_yaml
 from advisor.report.diagnosis import Diagnosis
-from advisor.report.logs import RUNS_SCHEMA
+from advisor.report.runs import RUNS_SCHEMA
 from advisor.report.trials import VERDICTS
 
 # the documents this version reads; a newer version is refused rather than misread
