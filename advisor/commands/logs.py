@@ -15,12 +15,14 @@ from typing import Any
 
 from advisor.commands.options import (
     add_kb_option,
+    add_log_selection,
     check_knowledge,
     check_output_path,
     kb_dirs,
+    speaking_as,
     write_outputs,
 )
-from advisor.errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, AdvisorError, UsageError
+from advisor.errors import EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE, UsageError
 
 OUTPUTS = ("json", "markdown", "html")
 
@@ -34,14 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "run departs from the first.")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="a log file or folder; a second PATH compares two runs")
-    parser.add_argument("--run", metavar="NAME",
-                        help="only the run of this name (a folder under PATH, as listed when "
-                             "PATH holds several)")
-    parser.add_argument("--map", metavar="ROLE=TAG,...",
-                        help="which logged tag or column plays which role, e.g. "
-                             "--map loss=train/loss,lr=lr-Adam,val_loss=eval/loss "
-                             "(roles: loss, val_loss, lr, grad_norm, epoch, val_metric; and "
-                             "step for a table's step column); common names are found without")
+    add_log_selection(parser, several="every run is diagnosed")
     parser.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the report as Markdown")
     parser.add_argument("--html", metavar="PATH",
@@ -52,11 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _logs(args)
-    except AdvisorError as exc:
-        print(f"advisor logs: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return speaking_as("logs", _logs, args)
 
 
 def _logs(args: argparse.Namespace) -> int:

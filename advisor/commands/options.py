@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import UsageError
+from advisor.errors import AdvisorError, UsageError
 
 if TYPE_CHECKING:
     from advisor.kb import KnowledgeBase
@@ -112,3 +113,27 @@ def write_outputs(args: argparse.Namespace, report: Any) -> tuple[list[str], lis
         else:
             written.append(str(path))
     return written, failed
+
+
+def speaking_as(name: str, body: Callable[[argparse.Namespace], int],
+                args: argparse.Namespace) -> int:
+    """Run a command's body; an AdvisorError it raises is printed as `advisor NAME: message`
+    (so a person sees which command refused) and its exit code returned."""
+    try:
+        return body(args)
+    except AdvisorError as exc:
+        print(f"advisor {name}: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def add_log_selection(parser: argparse.ArgumentParser, *, several: str) -> None:
+    """`--run NAME` and `--map ROLE=TAG,...`, as every command that reads logs takes them;
+    SEVERAL says what happens to a folder of several runs without --run."""
+    parser.add_argument("--run", metavar="NAME",
+                        help="only the run of this name (a folder under PATH, as listed when "
+                             f"PATH holds several; without --run, {several})")
+    parser.add_argument("--map", metavar="ROLE=TAG,...",
+                        help="which logged tag or column plays which role, e.g. "
+                             "--map loss=train/loss,lr=lr-Adam,val_loss=eval/loss "
+                             "(roles: loss, val_loss, lr, grad_norm, epoch, val_metric; and "
+                             "step for a table's step column); common names are found without")

@@ -20,6 +20,7 @@ from advisor.commands.options import (
     kb_dirs,
     positive_int,
     positive_seconds,
+    speaking_as,
     write_outputs,
 )
 from advisor.errors import (
@@ -28,7 +29,6 @@ from advisor.errors import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_USER_CODE,
-    AdvisorError,
 )
 
 OUTPUTS = ("json", "markdown", "html")
@@ -96,11 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def probe_spec(args: argparse.Namespace, spec: str) -> int:
     """The probe of SPEC with the options in ARGS. Errors keep the `advisor probe:` prefix the
     command has always printed (also under `advisor demo` and `python -m advisor.probing`)."""
-    try:
-        return _probe(args, spec)
-    except AdvisorError as exc:
-        print(f"advisor probe: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return speaking_as("probe", lambda a: _probe(a, spec), args)
 
 
 def _probe(args: argparse.Namespace, spec: str) -> int:

@@ -16,7 +16,13 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from advisor.commands.options import add_kb_option, check_knowledge, kb_dirs, positive_int
+from advisor.commands.options import (
+    add_kb_option,
+    add_log_selection,
+    check_knowledge,
+    kb_dirs,
+    positive_int,
+)
 from advisor.errors import UsageError
 
 NOT_A_LOG = ("a saved report (.json, written by `advisor probe --json`) or a setup: a .py file "
@@ -47,12 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "TensorBoard folder or event file, a Hugging Face output_dir or "
                              "trainer_state.json, a Lightning lightning_logs/ or metrics.csv, a "
                              ".csv/.jsonl table (as `advisor logs PATH` reads)")
-    parser.add_argument("--run", metavar="NAME",
-                        help="with a log folder of several runs: open this one (else the TUI "
-                             "lists them to pick from)")
-    parser.add_argument("--map", metavar="ROLE=TAG,...",
-                        help="with a log: which logged tag plays which role, as for "
-                             "`advisor logs --map` (e.g. loss=train/loss,lr=lr-Adam)")
+    add_log_selection(parser, several="the TUI lists them to pick one")
     parser.add_argument("--watch", metavar="SCRIPT.py [ARGS...]",
                         help="run your training script unchanged under `advisor watch` and "
                              "follow its loss live, then show the diagnoses (or -m MODULE "

@@ -22,6 +22,7 @@ from advisor.commands.options import (
     kb_dirs,
     positive_int,
     positive_seconds,
+    speaking_as,
     write_outputs,
 )
 from advisor.errors import (
@@ -30,7 +31,6 @@ from advisor.errors import (
     EXIT_OK,
     EXIT_USAGE,
     EXIT_USER_CODE,
-    AdvisorError,
     UsageError,
 )
 from advisor.watching.target import check_target
@@ -80,11 +80,7 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _watch(args)
-    except AdvisorError as exc:
-        print(f"advisor watch: {exc}", file=sys.stderr)
-        return exc.exit_code
+    return speaking_as("watch", _watch, args)
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ import json
 import math
 from pathlib import Path
 
-import pytest
 from advisor.tui.app import AdvisorApp, Start
 from advisor.tui.launch import classify
 from advisor.tui.logs import is_log_path, step_curve
@@ -22,6 +21,7 @@ from tui_helpers import pick, ready, rendered, text_of, wait_for_screen, wait_un
 
 from advisor.cli import main
 from advisor.errors import EXIT_USAGE
+from tests.logs.test_readers import write_tb_run
 
 NAN = float("nan")
 SIZE = (110, 36)
@@ -44,22 +44,6 @@ def write_csv(path: Path, steps: int = 300, nan_from: int | None = None) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def write_tb_run(folder: Path, steps: int = 200, nan_from: int | None = None) -> None:
-    """A run as torch's SummaryWriter writes it."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as exc:
-        pytest.skip(f"torch.utils.tensorboard needs the tensorboard package: {exc}")
-    writer = SummaryWriter(str(folder))
-    for step in range(steps):
-        loss = 2.5 * math.exp(-step / 60) + 0.05 * math.sin(step)
-        if nan_from is not None and step >= nan_from:
-            loss = NAN
-        writer.add_scalar("train/loss", loss, step)
-        writer.add_scalar("train/lr", 1e-3 * min(1.0, (step + 1) / 20), step)
-    writer.close()
 
 
 def write_trainer_state(path: Path, steps: int = 200, nan_from: int | None = None) -> Path:
