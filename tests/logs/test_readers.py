@@ -447,3 +447,59 @@ def test_csv_of_a_million_points_stays_on_numpy(tmp_path, capsys):
     # numpy arrays, not Python objects per cell: 1M x 4 float64 is 32 MB; the parser needs a
     # few copies of the table and of the text. Per-cell Python floats alone would be ~100 MB.
     assert peak < 12 * size + 200e6
+
+
+# --- damaged event files: read what is there, say what was not ------------------------------
+
+def _records(data: bytes) -> list[int]:
+    """The byte offset of every TFRecord in an event file (8-byte length, CRC, data, CRC)."""
+    offsets, pos = [], 0
+    while pos < len(data):
+        offsets.append(pos)
+        pos += 16 + int.from_bytes(data[pos:pos + 8], "little")
+    return offsets
+
+
+def test_tensorboard_file_cut_short_reads_what_is_there(tmp_path):
+    """A run killed mid-write leaves half a record at the end of its event file."""
+    write_tb_run(tmp_path / "run", steps=300, nan_from=250)
+    (event_file,) = (tmp_path / "run").glob("*tfevents*")
+    data = event_file.read_bytes()
+    last = _records(data)[-1]
+    for cut in (last + 5, last + 14, len(data) - 1):  # in the length, in the data, in the CRC
+        event_file.write_bytes(data[:cut])
+        (run,) = read_logs(tmp_path / "run")
+        assert len(run.get("loss")) == len(run.get("grad_norm")) == 300
+        assert len(run.get("val_loss")) == 5  # the last event (val/loss at 299), cut short
+        assert np.isnan(run.get("loss").values[250:]).all()
+        (note,) = run.notes
+        assert event_file.name in note and "ends inside a record" in note
+        assert f"from byte {last}" in note
+
+
+def test_tensorboard_damaged_records_are_skipped_or_end_the_file(tmp_path):
+    write_tb_run(tmp_path / "run", steps=100)
+    (event_file,) = (tmp_path / "run").glob("*tfevents*")
+    data = bytearray(event_file.read_bytes())
+    offsets = _records(bytes(data))
+    # a flipped bit in one scalar event's data: its CRC fails, that record alone is skipped
+    damaged = bytearray(data)
+    damaged[offsets[10] + 12 + 3] ^= 0x10
+    event_file.write_bytes(bytes(damaged))
+    (run,) = read_logs(tmp_path / "run")
+    assert sum(len(s) for s in run.series.values()) == 3 * 100 + 2 - 1
+    (note,) = run.notes
+    assert "1 record(s) with damaged data" in note and f"at byte {offsets[10]}" in note
+    # a flipped bit in a record's length: where the next record starts is lost, reading stops
+    damaged = bytearray(data)
+    damaged[offsets[40] + 1] ^= 0x01
+    event_file.write_bytes(bytes(damaged))
+    (run,) = read_logs(tmp_path / "run")
+    assert sum(len(s) for s in run.series.values()) == 39  # the 39 scalar events before it
+    (note,) = run.notes
+    assert "damaged length" in note and f"record at byte {offsets[40]}" in note
+    # nothing readable at all: a LogsError that says why, never a traceback
+    event_file.write_bytes(bytes(data[:offsets[1] + 7]))
+    with pytest.raises(LogsError) as err:
+        read_logs(tmp_path / "run")
+    assert "hold no scalars" in str(err.value) and "ends inside a record" in str(err.value)

@@ -27,9 +27,11 @@ from advisor.logs.run import STEP_KEY, LoggedRun, Series, normalise_tag
 STEP_COLUMNS = ("step", "global_step", "trainer/global_step", "iteration", "iter", "it",
                 "batch", "epoch")
 
-# An empty cell becomes this number before numpy parses the file. It is a negative subnormal
-# double (no loss, rate or norm is ever logged as one); it parses back to exactly this value.
-_EMPTY_TEXT = b"-4.9406564584124654e-322"
+# An empty cell becomes this number before numpy parses the file: the negative subnormal double
+# nearest zero (no loss, rate or norm is ever logged as one); it parses back to exactly this
+# value. Short on purpose: Lightning's sparse tables are mostly empty cells, and the text to parse
+# grows by this much per cell (7 bytes rather than 24 halved the parse of a 2M-row metrics.csv).
+_EMPTY_TEXT = b"-5e-324"
 _EMPTY = float(_EMPTY_TEXT)
 
 
