@@ -21,11 +21,13 @@ another): `advisor.logs.read_logs` timed, `advisor.facts.logs.judge_logs` timed 
 the process's peak resident memory (ru_maxrss) and its resident memory after the imports, then a
 second read under tracemalloc for the peak of Python allocations (numpy arrays included) during a
 read (tracemalloc slows the read, so it is not the timed one). Printed: a table and ratios (bytes
-of file per point, seconds per million points, traced bytes per point). No assertion: the
-figures are for the issue's note.
+of file per point, seconds per million points, traced bytes per point). Then, for the ratio
+to what the TensorBoard reader was, TensorBoard's own EventAccumulator (every scalar kept) and
+this reader on a run of --accumulator steps (default 100,000; the accumulator takes about 30 s
+per million points). No assertion: the figures are for the issue's note.
 
 Run: .venv/bin/python benchmarks/logs_scale.py [--points N] [--formats tensorboard,csv]
-         [--keep DIR] [--json OUT]
+         [--keep DIR] [--json OUT] [--accumulator N]
      .venv/bin/python benchmarks/logs_scale.py --points 20000     (quick)
 """
 
@@ -321,9 +323,26 @@ def measure(path: str) -> dict:
             "traced_peak_mb": traced / 1e6, "points": points, "facts": facts, "notes": notes}
 
 
-def run_child(path: Path) -> dict:
+def measure_accumulator(path: str) -> dict:
+    """Run in the child: TensorBoard's EventAccumulator keeping every scalar (what the reader
+    used before), its scalars turned into arrays as the old reader did."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    baseline = _rss_mb()
+    start, cpu = time.perf_counter(), time.process_time()
+    acc = ea.EventAccumulator(path, size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    points = {}
+    for tag in acc.Tags()[ea.SCALARS]:
+        events = acc.Scalars(tag)
+        points[tag] = np.fromiter((e.value for e in events), np.float64, len(events)).size
+    return {"read_s": time.perf_counter() - start, "read_cpu_s": time.process_time() - cpu,
+            "rss_peak_mb": _rss_mb(), "rss_baseline_mb": baseline, "points": points}
+
+
+def run_child(path: Path, mode: str = "--measure") -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    done = subprocess.run([sys.executable, __file__, "--measure", str(path)], env=env,
+    done = subprocess.run([sys.executable, __file__, mode, str(path)], env=env,
                           capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"measuring {path} failed:\n{done.stderr}")
@@ -353,10 +372,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--keep", metavar="DIR", help="write the logs here and keep them")
     parser.add_argument("--json", metavar="OUT", help="write the figures as JSON")
+    parser.add_argument("--accumulator", type=int, default=100_000, metavar="N",
+                        help="also time TensorBoard's EventAccumulator (the reader before) "
+                             "against this reader on a run of N steps (0: skip; about 30 s "
+                             "per million points)")
     parser.add_argument("--measure", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-accumulator", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure)))
+        return 0
+    if args.measure_accumulator:
+        print(json.dumps(measure_accumulator(args.measure_accumulator)))
         return 0
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -380,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = result
             print(f"  {name}: written in {write_s:.1f} s, read in {result['read_s']:.2f} s",
                   flush=True)
+        if args.accumulator and "tensorboard" in formats:
+            path = write_tensorboard(base / "accumulator", args.accumulator)
+            before = run_child(path, "--measure-accumulator")
+            now = run_child(path)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -393,6 +424,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['bytes'] / total:.0f} file bytes per point; judge "
               f"{r['judge_s']:.2f} s ({r['facts']} facts)"
               + (f"; notes: {'; '.join(r['notes'])}" if r["notes"] else ""))
+    if args.accumulator and "tensorboard" in formats:
+        total = sum(before["points"].values())
+        print(f"ratio tensorboard vs EventAccumulator ({args.accumulator:,} steps, "
+              f"{total:,} points): {before['read_cpu_s']:.2f} CPU s vs {now['read_cpu_s']:.2f} "
+              f"({before['read_cpu_s'] / now['read_cpu_s']:.0f}x; "
+              f"{before['read_cpu_s'] / (total / 1e6):.1f} vs "
+              f"{now['read_cpu_s'] / (total / 1e6):.2f} s per million points), peak RSS over "
+              f"imports {before['rss_peak_mb'] - before['rss_baseline_mb']:.0f} MB vs "
+              f"{now['rss_peak_mb'] - now['rss_baseline_mb']:.0f} MB")
+        results["accumulator"] = {"steps": args.accumulator, "before": before, "now": now}
     if args.json:
         Path(args.json).write_text(json.dumps({"points": args.points, "results": results},
                                               indent=2) + "\n")
