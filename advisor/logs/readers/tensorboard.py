@@ -29,7 +29,11 @@ record) is read up to the cut; a record whose length fails its CRC ends the file
 Each is a note on the run. Records longer than `_CRC_MAX` bytes (images, graphs; never a scalar)
 have their length checked but not their data.
 
-Measured (2 shared CPU cores, tensorboard 2.21, protobuf upb): see benchmarks/logs_scale.py.
+Measured by benchmarks/logs_scale.py (2 shared CPU cores, tensorboard 2.21, protobuf upb): a run
+of 1,000,000 steps logging three scalars per step (153 MB, 3M events) reads in 4.2 s, 1.4 s per
+million points, with a traced peak of 105 MB (35 bytes a point: the arrays are 24); the
+EventAccumulator took 30 s per million points and 2.5 times the memory. The Python loop that
+frames the records is about a third of the time, the CRCs a quarter.
 """
 
 from __future__ import annotations
