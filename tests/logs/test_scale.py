@@ -96,10 +96,10 @@ def test_generated_trainer_state_is_what_save_to_json_writes(tmp_path):
 # arrays (step and value, 16 bytes a point; TensorBoard's wall time too), the text formats the
 # parser's copies of the text (HF: the bytes and the str, 2 x 45 bytes a point), Lightning and
 # CSV the dense table of every row and column. Measured: tensorboard 47, huggingface 89,
-# lightning 98, csv 91, jsonl 69. One Python object per point (a float, 24 bytes, in a list, 8,
+# lightning 77, csv 69, jsonl 70. One Python object per point (a float, 24 bytes, in a list, 8,
 # with its step beside it, 28 + 8) would add at least 68: every bound is below measured + 68.
 # The readers these replaced measured 236 (TensorBoard's EventAccumulator) and 144 (HF dicts).
-BYTES_PER_POINT = {"tensorboard": 70, "huggingface": 120, "lightning": 130, "csv": 120,
+BYTES_PER_POINT = {"tensorboard": 70, "huggingface": 120, "lightning": 110, "csv": 100,
                    "jsonl": 100}
 
 

@@ -100,10 +100,11 @@ def _fill_empty_cells(data: bytes) -> bytes:
     return data
 
 
-def _parse_fast(body: bytes, ncols: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The table by numpy's C parser, or None when numpy cannot parse it (text cells)."""
+def _parse_fast(filled: bytes, ncols: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The table by numpy's C parser from the body with its empty cells filled
+    (`_fill_empty_cells`), or None when numpy cannot parse it (text cells)."""
     try:
-        table = np.loadtxt(io.BytesIO(_fill_empty_cells(body)), delimiter=",",
+        table = np.loadtxt(io.BytesIO(filled), delimiter=",",
                            dtype=np.float64, ndmin=2, comments=None, encoding=None)
     except ValueError:
         return None
@@ -156,13 +157,21 @@ def read_csv(path: Path, name: str, mapping: Mapping[str, str] | None = None,
         raise LogsError(f"{path}: the file is empty; a CSV log needs a header row naming the "
                         "columns (e.g. step,loss,lr) and one row per logged step")
     columns = [c.strip() for c in next(csv.reader([header_text]))]
+    # One copy of the text at a time: the file's bytes go once the body is cut from them, the
+    # body once its empty cells are filled (a 2M-row metrics.csv is 80 MB of text).
     body = b"" if header_end < 0 else raw[header_end + 1:]
-    parsed = _parse_fast(body, len(columns)) if body.strip() else (
+    del raw, header_bytes
+    parsed: tuple[np.ndarray, np.ndarray] | None = (
         np.empty((0, len(columns))), np.zeros((0, len(columns)), bool))
+    if body and not body.isspace():
+        filled = _fill_empty_cells(body)
+        del body
+        parsed = _parse_fast(filled, len(columns))
+        del filled
     notes: list[str] = []
     if parsed is None:
-        table, present, notes = _parse_slow(path, raw.decode("utf-8-sig", "replace"),
-                                            len(columns))
+        table, present, notes = _parse_slow(
+            path, path.read_bytes().decode("utf-8-sig", "replace"), len(columns))
     else:
         table, present = parsed
     run = _runs_from_columns(path, name, source, columns, table, present, mapping)
