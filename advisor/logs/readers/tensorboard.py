@@ -385,6 +385,8 @@ def _tensor_scalar(proto) -> float | None:
     """A one-element numeric tensor's value, or None."""
     from tensorboard.util import tensor_util
 
+    if any(d.size != 1 for d in proto.tensor_shape.dim):  # one value may fill a whole shape
+        return None
     if len(proto.float_val) == 1:
         return float(proto.float_val[0])
     if len(proto.double_val) == 1:
