@@ -503,3 +503,51 @@ def test_tensorboard_damaged_records_are_skipped_or_end_the_file(tmp_path):
     with pytest.raises(LogsError) as err:
         read_logs(tmp_path / "run")
     assert "hold no scalars" in str(err.value) and "ends inside a record" in str(err.value)
+
+
+def _accumulated(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """What TensorBoard's own EventAccumulator shows: every scalar, orphans purged."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    acc = ea.EventAccumulator(str(folder), size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    return {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()[ea.SCALARS]}
+
+
+def test_tensorboard_restart_drops_orphans_as_tensorboard_does(tmp_path):
+    """A run resumed from its step-300 checkpoint after logging to step 499: TensorBoard shows
+    the resumed run from 300 on (SessionLog.START), and a file without a version purges on a
+    step that goes back; the reader keeps exactly what TensorBoard shows, with a note."""
+    pytest.importorskip("tensorboard", reason="advisor[tensorboard] is not installed")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    def scalar(step: int, tag: str, value: float) -> event_pb2.Event:
+        return event_pb2.Event(step=step, wall_time=1.7e9 + step, summary=summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
+
+    restart = tmp_path / "restart"
+    for attempt, (first, last) in enumerate([(0, 500), (300, 600)]):
+        writer = EventFileWriter(str(restart), filename_suffix=f".{attempt}")
+        if attempt:
+            writer.add_event(event_pb2.Event(step=first, wall_time=1.8e9, session_log=(
+                event_pb2.SessionLog(status=event_pb2.SessionLog.START))))
+        for step in range(first, last):
+            writer.add_event(scalar(step, "loss", step + 1000.0 * attempt))
+        writer.close()
+    legacy = tmp_path / "legacy"  # TF1-era: no file version, so out-of-order steps purge
+    legacy.mkdir()
+    with (legacy / "events.out.tfevents.1.host").open("wb") as f:
+        record = RecordWriter(f)
+        for step in [*range(0, 50), *range(20, 60)]:
+            record.write(scalar(step, "a" if step % 2 else "b", float(step))
+                         .SerializeToString())
+    for folder, dropped in ((restart, 200), (legacy, 30)):
+        (run,) = read_logs(folder)
+        shown = _accumulated(folder)
+        assert {t: list(zip(s.steps.tolist(), s.values.tolist(), strict=True))
+                for t, s in run.series.items()} == shown
+        assert any(f"{dropped} point(s) dropped" in n for n in run.notes)
+    loss = read_logs(restart)[0].get("loss")
+    assert loss.steps.tolist() == list(range(600)) and loss.values[300] == 1300.0
