@@ -528,14 +528,18 @@ def test_tensorboard_restart_drops_orphans_as_tensorboard_does(tmp_path):
             value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
 
     restart = tmp_path / "restart"
+    restart.mkdir()
     for attempt, (first, last) in enumerate([(0, 500), (300, 600)]):
-        writer = EventFileWriter(str(restart), filename_suffix=f".{attempt}")
+        writer = EventFileWriter(str(tmp_path / f"attempt{attempt}"))
         if attempt:
             writer.add_event(event_pb2.Event(step=first, wall_time=1.8e9, session_log=(
                 event_pb2.SessionLog(status=event_pb2.SessionLog.START))))
         for step in range(first, last):
             writer.add_event(scalar(step, "loss", step + 1000.0 * attempt))
         writer.close()
+        # named by its start time as the writer names it; the two attempts an hour apart
+        (written,) = (tmp_path / f"attempt{attempt}").glob("*tfevents*")
+        written.rename(restart / f"events.out.tfevents.{1_700_000_000 + 3600 * attempt}.host")
     legacy = tmp_path / "legacy"  # TF1-era: no file version, so out-of-order steps purge
     legacy.mkdir()
     with (legacy / "events.out.tfevents.1.host").open("wb") as f:
