@@ -447,3 +447,111 @@ def test_csv_of_a_million_points_stays_on_numpy(tmp_path, capsys):
     # numpy arrays, not Python objects per cell: 1M x 4 float64 is 32 MB; the parser needs a
     # few copies of the table and of the text. Per-cell Python floats alone would be ~100 MB.
     assert peak < 12 * size + 200e6
+
+
+# --- damaged event files: read what is there, say what was not ------------------------------
+
+def _records(data: bytes) -> list[int]:
+    """The byte offset of every TFRecord in an event file (8-byte length, CRC, data, CRC)."""
+    offsets, pos = [], 0
+    while pos < len(data):
+        offsets.append(pos)
+        pos += 16 + int.from_bytes(data[pos:pos + 8], "little")
+    return offsets
+
+
+def test_tensorboard_file_cut_short_reads_what_is_there(tmp_path):
+    """A run killed mid-write leaves half a record at the end of its event file."""
+    write_tb_run(tmp_path / "run", steps=300, nan_from=250)
+    (event_file,) = (tmp_path / "run").glob("*tfevents*")
+    data = event_file.read_bytes()
+    last = _records(data)[-1]
+    for cut in (last + 5, last + 14, len(data) - 1):  # in the length, in the data, in the CRC
+        event_file.write_bytes(data[:cut])
+        (run,) = read_logs(tmp_path / "run")
+        assert len(run.get("loss")) == len(run.get("grad_norm")) == 300
+        assert len(run.get("val_loss")) == 5  # the last event (val/loss at 299), cut short
+        assert np.isnan(run.get("loss").values[250:]).all()
+        (note,) = run.notes
+        assert event_file.name in note and "ends inside a record" in note
+        assert f"from byte {last}" in note
+
+
+def test_tensorboard_damaged_records_are_skipped_or_end_the_file(tmp_path):
+    write_tb_run(tmp_path / "run", steps=100)
+    (event_file,) = (tmp_path / "run").glob("*tfevents*")
+    data = bytearray(event_file.read_bytes())
+    offsets = _records(bytes(data))
+    # a flipped bit in one scalar event's data: its CRC fails, that record alone is skipped
+    damaged = bytearray(data)
+    damaged[offsets[10] + 12 + 3] ^= 0x10
+    event_file.write_bytes(bytes(damaged))
+    (run,) = read_logs(tmp_path / "run")
+    assert sum(len(s) for s in run.series.values()) == 3 * 100 + 2 - 1
+    (note,) = run.notes
+    assert "1 record(s) with damaged data" in note and f"at byte {offsets[10]}" in note
+    # a flipped bit in a record's length: where the next record starts is lost, reading stops
+    damaged = bytearray(data)
+    damaged[offsets[40] + 1] ^= 0x01
+    event_file.write_bytes(bytes(damaged))
+    (run,) = read_logs(tmp_path / "run")
+    assert sum(len(s) for s in run.series.values()) == 39  # the 39 scalar events before it
+    (note,) = run.notes
+    assert "damaged length" in note and f"record at byte {offsets[40]}" in note
+    # nothing readable at all: a LogsError that says why, never a traceback
+    event_file.write_bytes(bytes(data[:offsets[1] + 7]))
+    with pytest.raises(LogsError) as err:
+        read_logs(tmp_path / "run")
+    assert "hold no scalars" in str(err.value) and "ends inside a record" in str(err.value)
+
+
+def _accumulated(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """What TensorBoard's own EventAccumulator shows: every scalar, orphans purged."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    acc = ea.EventAccumulator(str(folder), size_guidance={ea.SCALARS: 0})
+    acc.Reload()
+    return {t: [(e.step, e.value) for e in acc.Scalars(t)] for t in acc.Tags()[ea.SCALARS]}
+
+
+def test_tensorboard_restart_drops_orphans_as_tensorboard_does(tmp_path):
+    """A run resumed from its step-300 checkpoint after logging to step 499: TensorBoard shows
+    the resumed run from 300 on (SessionLog.START), and a file without a version purges on a
+    step that goes back; the reader keeps exactly what TensorBoard shows, with a note."""
+    pytest.importorskip("tensorboard", reason="advisor[tensorboard] is not installed")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    def scalar(step: int, tag: str, value: float) -> event_pb2.Event:
+        return event_pb2.Event(step=step, wall_time=1.7e9 + step, summary=summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
+
+    restart = tmp_path / "restart"
+    restart.mkdir()
+    for attempt, (first, last) in enumerate([(0, 500), (300, 600)]):
+        writer = EventFileWriter(str(tmp_path / f"attempt{attempt}"))
+        if attempt:
+            writer.add_event(event_pb2.Event(step=first, wall_time=1.8e9, session_log=(
+                event_pb2.SessionLog(status=event_pb2.SessionLog.START))))
+        for step in range(first, last):
+            writer.add_event(scalar(step, "loss", step + 1000.0 * attempt))
+        writer.close()
+        # named by its start time as the writer names it; the two attempts an hour apart
+        (written,) = (tmp_path / f"attempt{attempt}").glob("*tfevents*")
+        written.rename(restart / f"events.out.tfevents.{1_700_000_000 + 3600 * attempt}.host")
+    legacy = tmp_path / "legacy"  # TF1-era: no file version, so out-of-order steps purge
+    legacy.mkdir()
+    with (legacy / "events.out.tfevents.1.host").open("wb") as f:
+        record = RecordWriter(f)
+        for step in [*range(0, 50), *range(20, 60)]:
+            record.write(scalar(step, "a" if step % 2 else "b", float(step))
+                         .SerializeToString())
+    for folder, dropped in ((restart, 200), (legacy, 30)):
+        (run,) = read_logs(folder)
+        shown = _accumulated(folder)
+        assert {t: list(zip(s.steps.tolist(), s.values.tolist(), strict=True))
+                for t, s in run.series.items()} == shown
+        assert any(f"{dropped} point(s) dropped" in n for n in run.notes)
+    loss = read_logs(restart)[0].get("loss")
+    assert loss.steps.tolist() == list(range(600)) and loss.values[300] == 1300.0
