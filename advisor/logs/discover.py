@@ -24,7 +24,7 @@ from advisor.logs.readers.huggingface import global_step, load_state, read_train
 from advisor.logs.readers.lightning import is_lightning_metrics, read_metrics_csv
 from advisor.logs.readers.tabular import read_csv, read_jsonl
 from advisor.logs.readers.tensorboard import is_event_file, read_events
-from advisor.logs.run import STEP_KEY, LoggedRun, assign_roles
+from advisor.logs.run import STEP_KEY, LoggedRun, assign_roles, mark_hidden_nans
 
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
 _TABLE_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -98,13 +98,64 @@ def _walk(root: Path) -> tuple[dict[Path, list[Path]], list[Path], list[Path], l
     return events, states, metrics, tables
 
 
+def _scalars_tags(child: Path) -> dict[str, str] | None:
+    """The tags `SummaryWriter.add_scalars(main_tag, {key: value})` gave a child folder, as
+    they read in the parent run ("loss" in `exp/loss_val` -> "loss/val"); None when the
+    folder is no such child (a run of its own nested in a run folder).
+
+    add_scalars writes each key to its own writer in `<logdir>/<main_tag with '/' as '_'>_<key>`
+    under the tag `main_tag`: TensorBoard shows those folders as runs, but they are one run's
+    curves, and a child's tag alone ("loss") would read as the training loss."""
+    try:
+        tags = read_events(child, child.name).series
+    except LogsError:
+        return None
+    renamed: dict[str, str] = {}
+    for tag in tags:
+        prefix = tag.replace("/", "_") + "_"
+        if not child.name.startswith(prefix) or len(child.name) == len(prefix):
+            return None
+        renamed[tag] = f"{tag}/{child.name[len(prefix):]}"
+    return renamed or None
+
+
+def _with_scalars_children(children: list[tuple[Path, dict[str, str]]]
+                           ) -> Callable[[Path, str], LoggedRun]:
+    """A reader of a run folder that adds its add_scalars children's series, renamed."""
+    def read(path: Path, name: str) -> LoggedRun:
+        run = read_events(path, name)
+        for child, renamed in children:
+            part = _read(read_events, child, name)
+            for tag, series in part.series.items():
+                new = renamed.get(tag, f"{tag}/{child.name}")
+                series.tag = new
+                run.series[new] = series
+            run.notes.extend(part.notes)
+        run.notes.append(f"{len(children)} add_scalars folder(s) read as this run's series: "
+                         + ", ".join(c.name for c, _ in children))
+        return run
+    return read
+
+
+def _tensorboard_runs(root: Path, events: dict[Path, list[Path]]) -> list[Found]:
+    """One run per event folder, an add_scalars child folder read as part of its parent."""
+    children: dict[Path, list[tuple[Path, dict[str, str]]]] = {}
+    for folder in sorted(events):
+        if folder != root and folder.parent in events:
+            renamed = _scalars_tags(folder)
+            if renamed is not None:
+                children.setdefault(folder.parent, []).append((folder, renamed))
+    merged = {c for kids in children.values() for c, _ in kids}
+    return [(_name(root, folder), "tensorboard", folder,
+             _with_scalars_children(children[folder]) if folder in children else read_events)
+            for folder in sorted(events) if folder not in merged]
+
+
 def _folder(root: Path, mapping: Mapping[str, str] | None
             ) -> tuple[list[Found], dict[Path, list[str]]]:
     events, states, metrics, tables = _walk(root)
-    found: list[Found] = []
+    found: list[Found] = _tensorboard_runs(root, events)
     notes: dict[Path, list[str]] = {}
-    for folder in sorted(events):
-        found.append((_name(root, folder), "tensorboard", folder, read_events))
     by_output: dict[Path, list[Path]] = {}
     for f in states:
         by_output.setdefault(_hf_output_dir(f), []).append(f)
@@ -114,6 +165,14 @@ def _folder(root: Path, mapping: Mapping[str, str] | None
             notes.setdefault(chosen, []).append(
                 f"{output_dir}: read {chosen.relative_to(output_dir)} (logged furthest); "
                 f"{len(left)} other trainer_state.json file(s) left out")
+        copies = [f for f in found if f[1] == "tensorboard"
+                  and f[2].is_relative_to(output_dir / "runs")]
+        if copies:
+            found = [f for f in found if f not in copies]
+            notes.setdefault(chosen, []).append(
+                f"{output_dir}: the Trainer's TensorBoard copy of this log_history (report_to "
+                f"tensorboard: {', '.join(str(f[2].relative_to(output_dir)) for f in copies)}) "
+                "is not reported again; give that folder to read it alone")
         found.append((_name(root, output_dir), "huggingface", chosen, read_trainer_state))
     for f in metrics:
         found.append((_name(root, f.parent), "lightning", f,
@@ -164,7 +223,7 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
     for name, _source, where, reader in found:
         logged = _read(reader, where, name)
         logged.notes[:0] = notes.get(where, [])
-        runs.append(assign_roles(logged, roles))
+        runs.append(mark_hidden_nans(assign_roles(logged, roles)))
     return runs
 
 

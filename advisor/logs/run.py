@@ -26,7 +26,9 @@ ROLES: dict[str, tuple[str, ...]] = {
     "loss": ("loss", "train/loss", "training_loss", "train_loss_step", "loss/train",
              "train/loss_step", "train_loss_epoch", "train/loss_epoch", "train/total_loss"),
     "val_loss": ("val_loss", "eval/loss", "validation_loss", "valid_loss", "loss/val",
-                 "loss/validation", "val/loss", "val_loss_epoch", "loss/valid"),
+                 "loss/validation", "val/loss", "val_loss_epoch", "loss/valid",
+                 # PyTorch's TensorBoard tutorial logs its held-out loss as "Loss/test"
+                 "loss/test", "test/loss", "test_loss"),
     "lr": ("lr", "learning_rate", "train/learning_rate", "train/lr", "lr/group0", "lr-*",
            "learning_rate/*"),
     "grad_norm": ("grad_norm", "train/grad_norm", "gradient_norm", "grad_norm/total",
@@ -35,7 +37,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "val_metric": ("val_acc", "val_accuracy", "eval/accuracy", "eval_acc", "val/acc",
                    "accuracy/val", "acc/val", "val_acc_epoch", "valid_acc", "eval/f1", "val_f1",
                    "eval/matthews_correlation", "val/accuracy", "eval/exact_match", "eval/bleu",
-                   "eval/rouge1", "eval/wer"),
+                   "eval/rouge1", "eval/wer", "accuracy/test", "acc/test", "test/accuracy",
+                   "test_acc", "test_accuracy"),
 }
 
 _SEPARATORS = re.compile(r"[/_\-.]+")
@@ -155,6 +158,36 @@ def assign_roles(run: LoggedRun, mapping: Mapping[str, str] | None = None) -> Lo
             roles[role] = tag
             free = {n: t for n, t in free.items() if t != tag}
     run.roles = roles
+    return run
+
+
+def hidden_nan_steps(loss: Series | None, grad: Series | None) -> list[int]:
+    """Steps where the logged loss is exactly 0.0 and the gradient norm at that step is not
+    finite: the Hugging Face Trainer's stand-in for a NaN loss (`logging_nan_inf_filter`)."""
+    if loss is None or grad is None:
+        return []
+    bad_grad = grad.steps[~np.isfinite(grad.values)]
+    zero = loss.steps[loss.values == 0.0]
+    return zero[np.isin(zero, bad_grad)].tolist()
+
+
+def hidden_nan_note(where: str, steps: list[int]) -> str:
+    """What the report says of `hidden_nan_steps`."""
+    return (f"{where}: {len(steps)} logged loss(es) read 0.0 while grad_norm was NaN "
+            f"(steps {steps[0]}..{steps[-1]}): the Trainer's logging_nan_inf_filter hides NaN "
+            f"losses, so the loss was most likely NaN from step {steps[0]} (or earlier in that "
+            "logging window). Rerun with logging_nan_inf_filter=False to log them as NaN")
+
+
+def mark_hidden_nans(run: LoggedRun) -> LoggedRun:
+    """Fill `run.hidden_nan_steps` from its loss and grad_norm roles when its reader did not:
+    the Trainer sends the same filtered loss to every logger (`report_to` TensorBoard, a
+    CSV), so the pattern is not only in trainer_state.json."""
+    if not run.hidden_nan_steps:
+        hidden = hidden_nan_steps(run.get("loss"), run.get("grad_norm"))
+        if hidden:
+            run.hidden_nan_steps = hidden
+            run.notes.append(hidden_nan_note(run.name, hidden))
     return run
 
 

@@ -316,12 +316,20 @@ def test_csv_short_rows_and_too_long_rows(tmp_path):
 
 
 def test_huggingface_output_dir_with_its_tensorboard_runs(tmp_path):
-    """report_to="tensorboard" puts event files under output_dir/runs/: two runs, both named."""
+    """report_to="tensorboard" puts a copy of the same log_history under output_dir/runs/:
+    one run, the trainer_state.json, with a note; the copy is still read when given alone."""
     out = tmp_path / "out"
     write_trainer_state(out / "checkpoint-200" / "trainer_state.json", hf_history(200), 200)
     write_tb_run(out / "runs" / "Dec02_01-00-00_host", steps=10)
-    runs = {r.name: r.source for r in read_logs(out)}
-    assert runs == {"out": "huggingface", "runs/Dec02_01-00-00_host": "tensorboard"}
+    (run,) = read_logs(out)
+    assert (run.name, run.source) == ("out", "huggingface")
+    assert any("TensorBoard copy" in n and "runs/Dec02_01-00-00_host" in n for n in run.notes)
+    (copy,) = read_logs(out / "runs")
+    assert (copy.name, copy.source) == ("Dec02_01-00-00_host", "tensorboard")
+    # a TensorBoard run elsewhere under the folder is another run
+    write_tb_run(tmp_path / "tb" / "baseline", steps=10)
+    runs = {r.name: r.source for r in read_logs(tmp_path)}
+    assert runs == {"out": "huggingface", "tb/baseline": "tensorboard"}
 
 
 def test_jsonl_with_mapping_nan_and_epoch_fallback(tmp_path):
@@ -555,3 +563,69 @@ def test_tensorboard_restart_drops_orphans_as_tensorboard_does(tmp_path):
         assert any(f"{dropped} point(s) dropped" in n for n in run.notes)
     loss = read_logs(restart)[0].get("loss")
     assert loss.steps.tolist() == list(range(600)) and loss.values[300] == 1300.0
+
+
+def test_add_scalars_folders_are_one_run(tmp_path):
+    """SummaryWriter.add_scalars("loss", {"train": .., "val": ..}) writes each key to a child
+    folder (exp/loss_train, exp/loss_val) under the tag "loss": one run whose loss/val is the
+    validation loss, not three runs whose "loss" would all read as a training loss."""
+    writer = _summary_writer()(str(tmp_path / "exp"))
+    for step in range(100):
+        writer.add_scalars("loss", {"train": 2.0 / (step + 1), "val": 1.0 + step / 100}, step)
+        writer.add_scalar("lr", 1e-3, step)
+    writer.close()
+    # a run of its own nested in a run folder stays a run
+    nested = _summary_writer()(str(tmp_path / "exp" / "seed_1"))
+    nested.add_scalar("train/loss", 1.0, 0)
+    nested.close()
+    runs = {r.name: r for r in read_logs(tmp_path)}
+    assert sorted(runs) == ["exp", "exp/seed_1"]
+    run = runs["exp"]
+    assert run.roles["loss"] == "loss/train" and run.roles["val_loss"] == "loss/val"
+    assert run.get("val_loss").values[-1] == pytest.approx(1.99)
+    assert any("add_scalars" in n for n in run.notes)
+
+
+def test_pytorch_tutorial_test_tags_are_validation(tmp_path):
+    """PyTorch's TensorBoard tutorial logs "Loss/train", "Loss/test", "Accuracy/test"."""
+    path = tmp_path / "log.csv"
+    path.write_text("step,Loss/train,Loss/test,Accuracy/test\n0,2.0,2.1,0.1\n1,1.5,1.7,0.4\n")
+    (run,) = read_logs(path)
+    assert run.roles["loss"] == "Loss/train" and run.roles["val_loss"] == "Loss/test"
+    assert run.roles["val_metric"] == "Accuracy/test"
+
+
+def test_hidden_nan_pattern_in_the_trainers_tensorboard_copy(tmp_path):
+    """report_to="tensorboard": the Trainer sends the same filtered loss (0.0 beside a NaN
+    grad_norm) to TensorBoard, so the pattern is read there too."""
+    writer = _summary_writer()(str(tmp_path / "Dec02_host"))
+    for step in range(2, 200, 2):
+        broken = step >= 100
+        writer.add_scalar("train/loss", 0.0 if broken else 4.0 - step / 100, step)
+        writer.add_scalar("train/grad_norm", NAN if broken else 1.0, step)
+    writer.close()
+    (run,) = read_logs(tmp_path / "Dec02_host")
+    assert run.hidden_nan_steps[0] == 100 and len(run.hidden_nan_steps) == 50
+    assert any("logging_nan_inf_filter" in n for n in run.notes)
+    (healthy,) = read_logs(tmp_path / "Dec02_host", mapping={"grad_norm": "train/loss"})
+    assert healthy.hidden_nan_steps == []
+
+
+def test_csv_step_beyond_int64_is_left_out(tmp_path):
+    """A step of 1e30 (a mistyped cell) would wrap around to -9.2e18 when cast to int64."""
+    path = tmp_path / "log.csv"
+    path.write_text("step,loss\n0,2.0\n1,1.5\n1e30,1.0\n2,1.2\n")
+    (run,) = read_logs(path)
+    assert run.get("loss").steps.tolist() == [0, 1, 2]
+    assert any("1 row(s) without a usable step" in n for n in run.notes)
+
+
+def test_jsonl_nested_objects_and_numbers_as_text(tmp_path):
+    """{"train": {"loss": ..}} reads as train/loss; "2.5" as 2.5; other text is named."""
+    path = tmp_path / "log.jsonl"
+    lines = [{"step": s, "train": {"loss": 2.0 / (s + 1)}, "lr": "1e-3", "phase": "train"}
+             for s in range(5)]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    (run,) = read_logs(path)
+    assert run.roles["loss"] == "train/loss" and run.get("lr").values.tolist() == [1e-3] * 5
+    assert any("phase (5)" in n for n in run.notes)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from advisor.logs.errors import LogsError
-from advisor.logs.run import LoggedRun, Series
+from advisor.logs.run import LoggedRun, Series, hidden_nan_note, hidden_nan_steps
 
 # Keys of the end-of-training summary entry: one point each, the average over the whole run, not
 # a series; they go to the notes.
@@ -171,16 +171,6 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _hidden_nan_steps(series: dict[str, Series]) -> list[int]:
-    """Steps where the logged loss is exactly 0.0 and grad_norm at that step is not finite."""
-    loss, grad = series.get("loss"), series.get("grad_norm")
-    if loss is None or grad is None:
-        return []
-    bad_grad = grad.steps[~np.isfinite(grad.values)]
-    zero = loss.steps[loss.values == 0.0]
-    return zero[np.isin(zero, bad_grad)].tolist()
-
-
 def read_trainer_state(path: Path, name: str) -> LoggedRun:
     """One run from a trainer_state.json."""
     columns = _Columns()
@@ -201,15 +191,10 @@ def read_trainer_state(path: Path, name: str) -> LoggedRun:
     del state
     series = columns.series(entries)
     run = LoggedRun(name=name, source="huggingface", path=str(path), series=series, notes=notes)
-    hidden = _hidden_nan_steps(series)
+    hidden = hidden_nan_steps(series.get("loss"), series.get("grad_norm"))
     if hidden:
         run.hidden_nan_steps = hidden
-        run.notes.append(
-            f"{path.name}: {len(hidden)} logged loss(es) read 0.0 while grad_norm was NaN "
-            f"(steps {hidden[0]}..{hidden[-1]}): the Trainer's logging_nan_inf_filter hides NaN "
-            "losses, so the loss was most likely NaN from step "
-            f"{hidden[0]} (or earlier in that logging window). Rerun with "
-            "logging_nan_inf_filter=False to log them as NaN")
+        run.notes.append(hidden_nan_note(path.name, hidden))
     if not series:
         raise LogsError(f"{path}: log_history holds no logged numbers yet; the Trainer logs "
                         "every logging_steps steps, so read it again later or lower logging_steps")

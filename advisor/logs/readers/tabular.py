@@ -37,6 +37,9 @@ _EMPTY_TEXT = b"-5e-324"
 _EMPTY = float(_EMPTY_TEXT)
 
 
+_STEP_LIMIT = 2.0 ** 62   # steps are int64: larger ones are no step (and spans overflow)
+
+
 def _step_column(columns: list[str], mapping: Mapping[str, str] | None, path: Path) -> str | None:
     """The step column: the mapping's "step", else the first of STEP_COLUMNS present."""
     by_norm = {normalise_tag(c): c for c in columns}
@@ -69,7 +72,8 @@ def _runs_from_columns(path: Path, name: str, source: str, columns: list[str],
     else:
         j = columns.index(step_col)
         raw = table[:, j]
-        step_ok = present[:, j] & np.isfinite(raw)
+        # a step beyond int64 (1e30, a mistyped cell) would wrap around when cast
+        step_ok = present[:, j] & np.isfinite(raw) & (np.abs(raw) < _STEP_LIMIT)
         steps_all = np.where(step_ok, raw, 0).astype(np.int64)
         if step_col == "epoch" or normalise_tag(step_col) == "epoch":
             notes.append(f"{path.name}: no step column; epochs are used as steps")
@@ -83,7 +87,8 @@ def _runs_from_columns(path: Path, name: str, source: str, columns: list[str],
         series[col] = Series(col, steps_all[keep], table[keep, j])
     skipped = int((~step_ok).sum())
     if skipped and step_col is not None:
-        notes.append(f"{path.name}: {skipped} row(s) without a step were left out")
+        notes.append(f"{path.name}: {skipped} row(s) without a usable step (empty, not a "
+                     "number, or beyond 2**62) were left out")
     return LoggedRun(name=name, source=source, path=str(path), series=series, notes=notes)
 
 
@@ -188,9 +193,11 @@ def _number(value: object) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value)
-    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "infinity",
-                                                             "-infinity"):
-        return float(value)
+    if isinstance(value, str):  # "nan", "inf", and numbers written as text ("2.31")
+        try:
+            return float(value)
+        except ValueError:
+            return None
     return None
 
 
@@ -211,6 +218,7 @@ class _Rows:
     groups: dict[tuple[str, ...], tuple[array, array]] = field(default_factory=dict)
     columns: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)  # key -> values not numbers
 
     def add(self, pairs: _Pairs) -> None:
         if pairs:
@@ -229,14 +237,26 @@ class _Rows:
                     group[1].append(self.rows)
                     self.rows += 1
                     return
-            for key, value in pairs:  # one cell at a time, as (key,) groups
-                number = _number(value)
-                if number is not None:
-                    cells = self.groups.setdefault((key,), (array("d"), array("q")))
-                    self.columns.setdefault(str(key), len(self.columns))
-                    cells[0].append(number)
-                    cells[1].append(self.rows)
+            self._cells(pairs, "")
         self.rows += 1
+
+    def _cells(self, pairs: _Pairs, prefix: str) -> None:
+        """One cell at a time, as (key,) groups; a nested object's keys as "outer/inner"
+        (W&B-style {"train": {"loss": 2.3}} reads as train/loss), other values counted in
+        `ignored`."""
+        for key, value in pairs:
+            name = f"{prefix}{key}"
+            if type(value) is _Pairs:
+                self._cells(value, f"{name}/")
+                continue
+            number = _number(value)
+            if number is None:
+                self.ignored[name] = self.ignored.get(name, 0) + 1
+                continue
+            cells = self.groups.setdefault((name,), (array("d"), array("q")))
+            self.columns.setdefault(name, len(self.columns))
+            cells[0].append(number)
+            cells[1].append(self.rows)
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:
         table = np.full((self.rows, len(self.columns)), np.nan)
@@ -285,6 +305,9 @@ def read_jsonl(path: Path, name: str, mapping: Mapping[str, str] | None = None) 
         raise LogsError(f"{path}: the file is empty; a JSON Lines log has one object per line")
     table, present = rows.table()
     run = _runs_from_columns(path, name, "jsonl", list(rows.columns), table, present, mapping)
+    if rows.ignored:
+        listed = ", ".join(f"{k} ({n})" for k, n in list(rows.ignored.items())[:8])
+        run.notes.append(f"{path.name}: values that are not numbers ignored, by key: {listed}")
     if not run.series:
         raise LogsError(f"{path}: no numeric key besides the step; lines should look like "
                         "{\"step\": 1, \"loss\": 2.3}")
