@@ -418,11 +418,15 @@ def judge_loss(run: LoggedRun, c: Clean, ctx: dict) -> Judgement:
     if run.hidden_nan_steps:   # the 0.0 the trainer logged in place of a NaN is no loss
         real = ~np.isin(steps, np.asarray(run.hidden_nan_steps, dtype=np.int64))
         steps, x = steps[real], x[real]
-    if len(x) < MIN_POINTS:
+    if len(x) < 2:
         return j
     span = int(steps[-1] - steps[0])
     bins = bin_series(steps, x)
+    # the training level beside the validation loss needs no shape: a log of one line per
+    # epoch (Keras' CSVLogger, 10 epochs) still shows overfitting
     ctx.update(loss=(steps, x, bins), span=max(span, 1))
+    if len(x) < MIN_POINTS:
+        return j
     j.details["loss_smoothed"] = [(int(s), float(v)) for s, v in
                                   zip(bins.start[bins.filled], bins.level[bins.filled],
                                       strict=True)]

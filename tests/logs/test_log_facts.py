@@ -326,3 +326,17 @@ def test_sparse_logging_leaves_oscillation_undecided():
     f = judge_logs(make_run(loss=(s, healthy_loss(rng, s)))).facts
     assert "logs.oscillating" not in f
     assert "logs.plateau_fraction" in f
+
+
+def test_overfitting_on_a_log_of_one_line_per_epoch():
+    """Keras' CSVLogger writes one row per epoch: 10 training losses are too few for a shape,
+    not for the validation judgement beside them."""
+    epochs = np.arange(10)
+    train = np.array([0.9, 0.7, 0.55, 0.45, 0.38, 0.3, 0.24, 0.2, 0.17, 0.15])
+    rising = np.array([1.3, 1.2, 1.15, 1.12, 1.2, 1.3, 1.4, 1.55, 1.7, 1.9])
+    j = judge_logs(make_run(loss=(epochs, train), val_loss=(epochs, rising)))
+    assert j.facts["logs.overfitting"] is True and j.facts["logs.overfit_onset_step"] == 3
+    assert "logs.loss_trend_last" not in j.facts   # still no shape from 10 points
+    falling = np.array([1.3, 1.2, 1.1, 1.0, 0.95, 0.9, 0.86, 0.83, 0.8, 0.78])
+    j = judge_logs(make_run(loss=(epochs, train), val_loss=(epochs, falling)))
+    assert j.facts["logs.overfitting"] is False
