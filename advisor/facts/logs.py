@@ -388,8 +388,15 @@ def judge_logs(run: LoggedRun) -> Judgement:
     if loss is not None and len(loss.steps):
         j.merge(judge_loss(run, clean(loss), ctx))
     val = run.get("val_loss")
-    if val is not None and "loss" in ctx:
-        j.merge(judge_validation(clean(val), ctx))
+    val_clean = clean(val) if val is not None and len(val.steps) else None
+    if val_clean is not None and val_clean.first_nonfinite is not None:
+        # an evaluation that overflows (fp16 eval, a bad validation batch) while training
+        # goes on: no training loss needed to say so
+        j.facts["logs.val_first_nonfinite_step"] = val_clean.first_nonfinite
+        j.details["val_loss_nonfinite"] = {"logged": val_clean.nonfinite_count,
+                                           "of": val_clean.total}
+    if val_clean is not None and "loss" in ctx:
+        j.merge(judge_validation(val_clean, ctx))
     if lr_clean is not None:
         epoch = run.get("epoch")
         j.merge(judge_lr(lr_clean, clean(epoch) if epoch is not None else None, ctx))

@@ -340,3 +340,16 @@ def test_overfitting_on_a_log_of_one_line_per_epoch():
     falling = np.array([1.3, 1.2, 1.1, 1.0, 0.95, 0.9, 0.86, 0.83, 0.8, 0.78])
     j = judge_logs(make_run(loss=(epochs, train), val_loss=(epochs, falling)))
     assert j.facts["logs.overfitting"] is False
+
+
+def test_nonfinite_validation_loss_while_training_is_finite():
+    """An evaluation that overflows (fp16 eval) leaves the training loss finite."""
+    steps = np.arange(300)
+    train = 2 * np.exp(-steps / 100) + 0.1
+    vsteps = np.arange(9, 300, 10)
+    val = np.where(vsteps >= 150, np.nan, 2 * np.exp(-vsteps / 100) + 0.2)
+    j = judge_logs(make_run(loss=(steps, train), val_loss=(vsteps, val)))
+    assert j.facts["logs.val_first_nonfinite_step"] == 159
+    assert j.facts["logs.loss_nonfinite"] is False
+    j = judge_logs(make_run(loss=(steps, train), val_loss=(vsteps, np.ones(len(vsteps)))))
+    assert "logs.val_first_nonfinite_step" not in j.facts

@@ -275,6 +275,15 @@ def overfitting_run(seed: int, n: int = 40_000, rise_from: float = 0.4) -> Logge
                     grad_norm=(s, post_clip_norm(rng, s, n)))
 
 
+def val_nan_run(seed: int) -> LoggedRun:
+    """A healthy run whose evaluation overflows from 60 % of the run (fp16 eval): the
+    training loss stays finite."""
+    run = healthy_cosine(seed)
+    val = run.get("val_loss")
+    val.values[val.steps >= 0.6 * val.steps[-1]] = np.nan
+    return run
+
+
 def schedule_per_batch_run(seed: int, kind: str = "linear", epochs: int = 20,
                            batches: int = 500) -> LoggedRun:
     """An epoch-sized schedule stepped every batch: linear decay over `epochs` steps, StepLR
@@ -473,6 +482,12 @@ def test_oscillating_loss_is_loss_oscillating(seed: int, kb):
     assert severities(got, "error") == [], got
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_nan_validation_loss_is_nonfinite_values(seed: int, kb):
+    got = found(val_nan_run(seed), kb)
+    assert got["nonfinite_values"][0] == "error"
+
+
 # ------------------------------------------------------------------ the catalogue
 def test_every_log_fact_is_declared_with_its_type(kb):
     """Every fact judge_logs gives on the runs above is in knowledge/facts.yaml and its value
@@ -481,7 +496,8 @@ def test_every_log_fact_is_declared_with_its_type(kb):
     seen: dict[str, object] = {}
     runs = [make(0) for make in HEALTHY.values()] + [
         nan_run(0), hidden_nan_run(0), unrecovered_spike_run(0), diverging_run(0),
-        overfitting_run(0), schedule_per_batch_run(0, "cosine"), grad_led_spikes_run(0)]
+        overfitting_run(0), schedule_per_batch_run(0, "cosine"), grad_led_spikes_run(0),
+        val_nan_run(0)]
     for run in runs:
         seen.update(judge_logs(run).facts)
     for name, value in seen.items():
