@@ -108,7 +108,7 @@ def _scalars_tags(child: Path) -> dict[str, str] | None:
     curves, and a child's tag alone ("loss") would read as the training loss."""
     try:
         tags = read_events(child, child.name).series
-    except LogsError:
+    except (LogsError, OSError):  # said when the folder is read as a run of its own
         return None
     renamed: dict[str, str] = {}
     for tag in tags:

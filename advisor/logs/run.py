@@ -24,7 +24,8 @@ from advisor.logs.errors import LogsError
 # prefix: Lightning's LearningRateMonitor logs "lr-Adam", "lr-AdamW/pg1", ...
 ROLES: dict[str, tuple[str, ...]] = {
     "loss": ("loss", "train/loss", "training_loss", "train_loss_step", "loss/train",
-             "train/loss_step", "train_loss_epoch", "train/loss_epoch", "train/total_loss"),
+             "train/loss_step", "train_loss_epoch", "train/loss_epoch", "train/total_loss",
+             "loss/training"),
     "val_loss": ("val_loss", "eval/loss", "validation_loss", "valid_loss", "loss/val",
                  "loss/validation", "val/loss", "val_loss_epoch", "loss/valid",
                  # PyTorch's TensorBoard tutorial logs its held-out loss as "Loss/test"

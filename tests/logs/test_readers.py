@@ -593,6 +593,10 @@ def test_pytorch_tutorial_test_tags_are_validation(tmp_path):
     (run,) = read_logs(path)
     assert run.roles["loss"] == "Loss/train" and run.roles["val_loss"] == "Loss/test"
     assert run.roles["val_metric"] == "Accuracy/test"
+    # add_scalars("Loss", {"training": .., "validation": ..}) read as one run
+    path.write_text("step,Loss/training,Loss/validation\n0,2.0,2.1\n1,1.5,1.7\n")
+    (run,) = read_logs(path)
+    assert run.roles["loss"] == "Loss/training" and run.roles["val_loss"] == "Loss/validation"
 
 
 def test_hidden_nan_pattern_in_the_trainers_tensorboard_copy(tmp_path):
