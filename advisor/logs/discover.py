@@ -220,11 +220,25 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
         found = chosen
     roles = {k: v for k, v in (mapping or {}).items() if k != STEP_KEY}
     runs: list[LoggedRun] = []
+    unread: list[str] = []
     for name, _source, where, reader in found:
-        logged = _read(reader, where, name)
+        try:
+            logged = _read(reader, where, name)
+        except LogsError as exc:
+            # one empty or damaged run (a writer opened, killed before it logged) must not
+            # hide the folder's other runs; alone, or chosen with --run, it is the error
+            if len(found) == 1:
+                raise
+            unread.append(f"run '{name}' not read: {exc}")
+            continue
         logged.notes[:0] = notes.get(where, [])
-        runs.append(mark_hidden_nans(assign_roles(logged, roles)))
-    return runs
+        runs.append(logged)
+    if not runs:
+        raise LogsError(f"{root}: none of its {len(found)} runs could be read: "
+                        + "; ".join(unread))
+    for logged in runs:
+        logged.notes.extend(unread)
+    return [mark_hidden_nans(assign_roles(logged, roles)) for logged in runs]
 
 
 def list_runs(path: str | os.PathLike[str], mapping: Mapping[str, str] | None = None

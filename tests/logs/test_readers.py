@@ -633,3 +633,21 @@ def test_jsonl_nested_objects_and_numbers_as_text(tmp_path):
     (run,) = read_logs(path)
     assert run.roles["loss"] == "train/loss" and run.get("lr").values.tolist() == [1e-3] * 5
     assert any("phase (5)" in n for n in run.notes)
+
+
+def test_an_empty_run_does_not_hide_the_folders_other_runs(tmp_path):
+    """A SummaryWriter opened and killed before it logged leaves an empty event file: the
+    folder's other runs are still reported, with a note; alone or chosen, it is the error."""
+    write_tb_run(tmp_path / "good", steps=30)
+    (tmp_path / "killed").mkdir()
+    (tmp_path / "killed" / "events.out.tfevents.1.host").write_bytes(b"")
+    (run,) = read_logs(tmp_path)
+    assert run.name == "good"
+    assert any("run 'killed' not read" in n and "no events at all" in n for n in run.notes)
+    for chosen in (dict(path=tmp_path, run="killed"), dict(path=tmp_path / "killed")):
+        with pytest.raises(LogsError, match="no events at all"):
+            read_logs(**chosen)
+    for f in (tmp_path / "good").glob("events.*"):
+        f.write_bytes(b"")
+    with pytest.raises(LogsError, match="none of its 2 runs could be read"):
+        read_logs(tmp_path)

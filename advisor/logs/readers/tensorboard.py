@@ -515,9 +515,9 @@ def read_events(path: Path, name: str) -> LoggedRun:
         scan.notes.append(f"{scan.unparsed} record(s) that are not TensorBoard events skipped")
     series = _series(scan)
     if not series:
-        seen = ", ".join(sorted(scan.other)) or "nothing"
+        seen = f"only {', '.join(sorted(scan.other))}" if scan.other else "no events at all"
         damage = f" ({'; '.join(scan.notes)})" if scan.notes else ""
-        raise LogsError(f"{path}: the event file(s) hold no scalars (only {seen}){damage}; "
+        raise LogsError(f"{path}: the event file(s) hold no scalars ({seen}){damage}; "
                         "log the loss with SummaryWriter.add_scalar('train/loss', loss, step)")
     return LoggedRun(name=name, source="tensorboard", path=str(path), series=series,
                      notes=scan.notes)
