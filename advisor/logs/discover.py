@@ -33,6 +33,9 @@ WHAT_TO_GIVE = ("give a TensorBoard log folder or event file, a Hugging Face out
                 "trainer_state.json, a Lightning lightning_logs/ folder or metrics.csv, or a "
                 ".csv/.jsonl file (with --map ROLE=COLUMN where the names are not standard)")
 
+# Formats whose every value carries its step: a step column mapping cannot apply to them.
+_OWN_STEPS = {"tensorboard": "TensorBoard event files", "huggingface": "trainer_state.json files"}
+
 # A found run before it is read: (name, source, path, reader taking (path, name)).
 Found = tuple[str, str, Path, Callable[[Path, str], LoggedRun]]
 
@@ -238,6 +241,9 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
                         + "; ".join(unread))
     for logged in runs:
         logged.notes.extend(unread)
+        if STEP_KEY in (mapping or {}) and logged.source in _OWN_STEPS:
+            logged.notes.append(f"--map step={mapping[STEP_KEY]} ignored for this run: "
+                                f"{_OWN_STEPS[logged.source]} log every value at its own step")
     return [mark_hidden_nans(assign_roles(logged, roles)) for logged in runs]
 
 

@@ -651,3 +651,10 @@ def test_an_empty_run_does_not_hide_the_folders_other_runs(tmp_path):
         f.write_bytes(b"")
     with pytest.raises(LogsError, match="none of its 2 runs could be read"):
         read_logs(tmp_path)
+
+
+def test_step_mapping_on_a_tensorboard_run_is_said_to_be_ignored(tmp_path):
+    write_tb_run(tmp_path / "run", steps=30)
+    (run,) = read_logs(tmp_path / "run", mapping={"step": "train/lr"})
+    assert run.get("loss").steps.tolist() == list(range(30))
+    assert any(n.startswith("--map step=train/lr ignored") for n in run.notes)
