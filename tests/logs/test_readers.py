@@ -658,3 +658,18 @@ def test_step_mapping_on_a_tensorboard_run_is_said_to_be_ignored(tmp_path):
     (run,) = read_logs(tmp_path / "run", mapping={"step": "train/lr"})
     assert run.get("loss").steps.tolist() == list(range(30))
     assert any(n.startswith("--map step=train/lr ignored") for n in run.notes)
+
+
+def test_wandb_chart_export(tmp_path):
+    """W&B's "Download CSV" of a chart: Step, "RUN - TAG" and its __MIN/__MAX envelope."""
+    path = tmp_path / "wandb_export.csv"
+    rows = [f"{s},{2.0 / (s + 1)},{1.8 / (s + 1)},{2.2 / (s + 1)}" for s in range(30)]
+    path.write_text("Step,fine-sun-3 - train/loss,fine-sun-3 - train/loss__MIN,"
+                    "fine-sun-3 - train/loss__MAX\n" + "\n".join(rows) + "\n")
+    (run,) = read_logs(path)
+    assert run.tags == ["train/loss"] and run.roles["loss"] == "train/loss"
+    assert run.get("loss").values[1] == pytest.approx(1.0)
+    path.write_text("Step,a - train/loss,b - train/loss\n0,1.0,2.0\n1,0.9,1.9\n")
+    (both,) = read_logs(path)
+    assert both.tags == ["a - train/loss", "b - train/loss"] and "loss" not in both.roles
+    assert any("2 runs (a, b)" in n for n in both.notes)

@@ -184,6 +184,31 @@ def read_csv(path: Path, name: str, mapping: Mapping[str, str] | None = None,
     if not run.series:
         raise LogsError(f"{path}: no numeric column with values besides the step; "
                         "a CSV log needs columns such as step,loss,lr")
+    return _wandb_export(run, path)
+
+
+_WANDB_COLUMN = re.compile(r"^(.+?) - (.+?)(__MIN|__MAX)?$")
+
+
+def _wandb_export(run: LoggedRun, path: Path) -> LoggedRun:
+    """A Weights & Biases chart exported as CSV names its columns "RUN - TAG", with
+    "RUN - TAG__MIN" and "__MAX" beside them (the envelope of a smoothed or grouped line): of
+    one run, the columns are read as TAG and the envelope is left out; of several runs in one
+    file, as they are, with a note saying how to read one."""
+    parts = {tag: _WANDB_COLUMN.match(tag) for tag in run.series}
+    if not parts or not all(parts.values()):
+        return run
+    runs = sorted({m.group(1) for m in parts.values() if m})
+    if len(runs) > 1:
+        run.notes.append(f"{path.name}: a W&B export of {len(runs)} runs ({', '.join(runs)}); "
+                         "export one run per file, or name the columns with --map ROLE=COLUMN")
+        return run
+    kept = {m.group(2): run.series[t] for t, m in parts.items() if m and not m.group(3)}
+    for tag, series in kept.items():
+        series.tag = tag
+    run.series = kept
+    run.notes.append(f"{path.name}: a W&B export of run '{runs[0]}': its columns read as "
+                     f"{', '.join(kept)} (the __MIN/__MAX envelope columns left out)")
     return run
 
 
