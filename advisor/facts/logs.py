@@ -465,6 +465,8 @@ def judge_loss(run: LoggedRun, c: Clean, ctx: dict) -> Judgement:
         if div["diverged"]:
             j.facts["logs.divergence_step"] = div["step"]
         j.details["divergence"] = div
+        if div["start"] > 0:   # how much of its starting level the loss shed, start to end
+            j.facts["logs.loss_relative_decrease"] = (div["start"] - div["end"]) / div["start"]
     if int(bins.filled.sum()) >= PLATEAU_MIN_BINS:
         frac, begin = plateau_fraction(steps, bins)
         j.facts["logs.plateau_fraction"] = frac

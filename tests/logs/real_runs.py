@@ -33,6 +33,7 @@ class Recipe:
     optimizer: str = "adamw"
     lr: float = 3e-3
     weight_decay: float = 0.01
+    momentum: float = 0.0          # SGD's
     warmup: int = 100
     schedule: str = "cosine"       # "cosine" over the steps, "constant", "per_batch_epoch_decay"
     epochs: int = 30               # what an epoch schedule is sized for
@@ -52,6 +53,9 @@ KINDS: dict[str, Recipe] = {
     # ... to a rate just under that: it learns, then the loss climbs for good
     "diverging": Recipe(task="diabetes", optimizer="sgd", lr=1.0, clip=None, warmup=600,
                         schedule="constant", steps=800),
+    # a rate so high with momentum that a classifier stays near chance all run
+    "never_learns": Recipe(optimizer="sgd", lr=1.5, momentum=0.9, clip=None, warmup=0,
+                           schedule="constant"),
     "overfitting": Recipe(train_size=100, hidden=256, steps=1200, weight_decay=0.0,
                           clip=None, schedule="constant", warmup=0, lr=1e-3),
     "scheduler_per_batch": Recipe(schedule="per_batch_epoch_decay", warmup=0, steps=1000),
@@ -113,7 +117,8 @@ def train(recipe: Recipe, log: Callable[[str, float, int], None]) -> None:
     loss_fn: Callable = nn.CrossEntropyLoss() if classify else (
         lambda out, t: nn.functional.mse_loss(out.squeeze(-1), t))
     opt_cls = torch.optim.AdamW if recipe.optimizer == "adamw" else torch.optim.SGD
-    kwargs = {"weight_decay": recipe.weight_decay} if recipe.optimizer == "adamw" else {}
+    kwargs = {"weight_decay": recipe.weight_decay} if recipe.optimizer == "adamw" else \
+        {"momentum": recipe.momentum}
     opt = opt_cls(model.parameters(), lr=recipe.lr, **kwargs)
     per_epoch = max(len(x) // recipe.batch, 1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(recipe, per_epoch))

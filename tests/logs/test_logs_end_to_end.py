@@ -20,6 +20,7 @@ EXPECTED = {
     "healthy_sgd": None,
     "nan": "nonfinite_values",
     "diverging": "loss_diverging",
+    "never_learns": "loss_not_decreasing",
     "overfitting": "overfitting",
     "scheduler_per_batch": "scheduler_stepped_per_batch",
     "bad_batch_spike": "loss_spikes",
