@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,12 +74,9 @@ def find_runs(path: str | Path, mapping: Mapping[str, str] | None = None) -> lis
 
 def check_run(runs: Sequence[LogRun], run: str, path: str | Path) -> None:
     """A LogsError naming the runs found when none is called `run` (as `advisor logs --run`)."""
-    from advisor.logs.errors import LogsError
+    from advisor.logs.discover import check_run_name
 
-    if not any(r.name == run for r in runs):
-        names = ", ".join(r.name for r in runs)
-        raise LogsError(f"{path}: no run named '{run}'; the runs found are: {names}. "
-                        "Pass one of them to --run")
+    check_run_name([r.name for r in runs], run, path)
 
 
 def analyse(path: str | Path, run: str | None, mapping: Mapping[str, str] | None,
@@ -88,16 +84,13 @@ def analyse(path: str | Path, run: str | None, mapping: Mapping[str, str] | None
     """The report of the one run `run` under `path` (None: the only one there), diagnosed with
     `kb`: the document `advisor logs PATH [--run NAME] --json` writes for it (a run picked on
     the screen is `--run NAME`)."""
-    from advisor.logs.analyse import analyse_run
-    from advisor.logs.discover import read_logs
+    from advisor.logs.analyse import analyse_logs
     from advisor.logs.errors import LogsError
 
-    started = time.perf_counter()
-    runs = read_logs(path, run=run, mapping=mapping)
-    if len(runs) != 1:  # the screen asks which run first: reaching this is a bug of ours
-        raise LogsError(f"{path}: holds {len(runs)} runs; pick one with --run NAME")
-    return analyse_run(runs[0], kb=kb, read_seconds=time.perf_counter() - started,
-                       options={"run": run, "map": dict(mapping or {})})
+    reports = analyse_logs(path, run=run, mapping=mapping, kb=kb)
+    if len(reports) != 1:  # the screen asks which run first: reaching this is a bug of ours
+        raise LogsError(f"{path}: holds {len(reports)} runs; pick one with --run NAME")
+    return reports[0]
 
 
 def step_curve(steps: Sequence[float], values: Sequence[float],

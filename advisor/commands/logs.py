@@ -57,23 +57,22 @@ def _logs(args: argparse.Namespace) -> int:
     for flag in OUTPUTS:
         check_output_path(f"--{flag}", getattr(args, flag, None))
     dirs = kb_dirs(args)
-    check_knowledge(dirs)
+    kb = check_knowledge(dirs)   # loaded once, for every run diagnosed
     from advisor.logs.run import parse_mapping
 
     mapping = parse_mapping(args.map)
     if len(args.paths) == 2:
-        return _compare(args, mapping, dirs)
+        return _compare(args, mapping, kb)
     from advisor.logs.analyse import analyse_logs
     from advisor.report.runs import for_runs
 
-    report = for_runs(analyse_logs(args.paths[0], run=args.run, mapping=mapping,
-                                   kb_dirs=dirs))
+    report = for_runs(analyse_logs(args.paths[0], run=args.run, mapping=mapping, kb=kb))
     sys.stdout.write(report.text())
     sys.stdout.flush()
     return _finish(args, report)
 
 
-def _compare(args: argparse.Namespace, mapping: dict[str, str], dirs: list[str]) -> int:
+def _compare(args: argparse.Namespace, mapping: dict[str, str], kb: Any) -> int:
     from advisor.logs.analyse import analyse_run
     from advisor.logs.compare import compare_runs
     from advisor.report.compare import ComparisonReport
@@ -81,7 +80,7 @@ def _compare(args: argparse.Namespace, mapping: dict[str, str], dirs: list[str])
     runs = [_one_run(path, args.run, mapping) for path in args.paths]
     report = ComparisonReport(
         comparison=compare_runs(*runs),
-        reports=[analyse_run(r, kb_dirs=dirs, options={"run": args.run, "map": mapping})
+        reports=[analyse_run(r, kb=kb, options={"run": args.run, "map": mapping})
                  for r in runs],
         runs=runs)
     sys.stdout.write(report.text())

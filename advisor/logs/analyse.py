@@ -41,13 +41,14 @@ MISSING_ROLE = {
 
 
 def analyse_logs(path: str | os.PathLike[str], *, run: str | None = None,
-                 mapping: Mapping[str, str] | None = None, kb_dirs: Sequence[str] = ()
-                 ) -> list[ProbeReport]:
-    """One report per run found under PATH (or the one named `run`)."""
+                 mapping: Mapping[str, str] | None = None, kb_dirs: Sequence[str] = (),
+                 kb: Any = None) -> list[ProbeReport]:
+    """One report per run found under PATH (or the one named `run`), diagnosed with `kb` (a
+    loaded base, as the command and the TUI hold one) or the base `kb_dirs` load."""
     started = time.perf_counter()
     runs = read_logs(path, run=run, mapping=mapping)
     read_seconds = (time.perf_counter() - started) / max(len(runs), 1)
-    kb, problem = load_knowledge(kb_dirs)
+    kb, problem = (kb, None) if kb is not None else load_knowledge(kb_dirs)
     return [analyse_run(r, kb=kb, problem=problem, read_seconds=read_seconds,
                         options={"run": run, "map": dict(mapping or {})}) for r in runs]
 
@@ -59,8 +60,6 @@ def analyse_run(logged: LoggedRun, *, kb_dirs: Sequence[str] = (), kb: Any = Non
     started = time.perf_counter()
     judgement = judge_logs(logged)
     judged = time.perf_counter()
-    if kb is None and problem is None:
-        kb, problem = load_knowledge(kb_dirs)
     diagnoses, unknown, _, problem = diagnose(judgement.facts, kb_dirs, kb=kb, problem=problem)
     timings = {"read": read_seconds, "judge": judged - started,
                "diagnose": time.perf_counter() - judged}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +215,8 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
     root = Path(path)
     found, notes = _find(root, mapping)
     if run is not None:
-        chosen = [f for f in found if f[0] == run]
-        if not chosen:
-            names = ", ".join(f[0] for f in found)
-            raise LogsError(f"{root}: no run named '{run}'; the runs found are: {names}. "
-                            "Pass one of them to --run")
-        found = chosen
+        check_run_name([f[0] for f in found], run, root)
+        found = [f for f in found if f[0] == run]
     roles = {k: v for k, v in (mapping or {}).items() if k != STEP_KEY}
     runs: list[LoggedRun] = []
     unread: list[str] = []
@@ -245,6 +241,13 @@ def read_logs(path: str | os.PathLike[str], run: str | None = None,
             logged.notes.append(f"--map step={mapping[STEP_KEY]} ignored for this run: "
                                 f"{_OWN_STEPS[logged.source]} log every value at its own step")
     return [mark_hidden_nans(assign_roles(logged, roles)) for logged in runs]
+
+
+def check_run_name(names: Sequence[str], run: str, path: str | os.PathLike[str]) -> None:
+    """A LogsError naming the runs found under PATH when none is called `run` (--run)."""
+    if run not in names:
+        raise LogsError(f"{path}: no run named '{run}'; the runs found are: "
+                        f"{', '.join(names)}. Pass one of them to --run")
 
 
 def list_runs(path: str | os.PathLike[str], mapping: Mapping[str, str] | None = None
